@@ -1,0 +1,33 @@
+# Every target creates/updates .venv itself, so a clean checkout needs only
+# `make demo` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: venv
+	$(VENV)/bin/otel-llm demo
+
+lint: venv
+	$(VENV)/bin/ruff check otel_llm tests examples bench
+	$(VENV)/bin/mypy
+
+test: venv lint
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Public helpers for testing code instrumented with otel-llm."""
