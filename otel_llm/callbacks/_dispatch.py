@@ -19,14 +19,16 @@ import inspect
 import logging
 import os
 import threading
+import types
+import weakref
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, NamedTuple
 
 from otel_llm.callbacks.base import AsyncCallbackHandler, BaseCallbackHandler
 from otel_llm.schema import get_buffer_string
 
-__all__ = ["Event", "HandlerSet", "handler_error_counts", "run_async", "run_sync"]
+__all__ = ["Event", "HandlerSet", "Plan", "handler_error_counts", "handler_set", "run_async", "run_sync"]
 
 logger = logging.getLogger("otel_llm.callbacks")
 
@@ -72,12 +74,17 @@ class _Call(NamedTuple):
     chat_fallback: bool  # fn is on_llm_start standing in for on_chat_model_start
 
 
+class Plan(NamedTuple):
+    calls: tuple[_Call, ...]
+    plain: bool  # every call is a sync function with the event's own arguments
+
+
 def _overrides(handler: Any, method: str) -> bool:
     impl = getattr(type(handler), method, None)
     return impl is not None and impl not in _NOOPS
 
 
-def _build_plan(handlers: tuple[Any, ...], event: Event) -> tuple[_Call, ...]:
+def _build_plan(handlers: tuple[Any, ...], event: Event) -> Plan:
     calls = []
     for h in handlers:
         if event.ignore and getattr(h, event.ignore, False):
@@ -92,23 +99,48 @@ def _build_plan(handlers: tuple[Any, ...], event: Event) -> tuple[_Call, ...]:
             _Call(h, fn, inspect.iscoroutinefunction(fn), bool(getattr(h, "run_inline", False)),
                   fallback)
         )
-    return tuple(calls)
+    plain = all(not c.is_async and not c.chat_fallback for c in calls)
+    return Plan(tuple(calls), plain)
 
 
 class HandlerSet:
-    """An immutable handler list with per-event plans built on first use."""
+    """An immutable handler list with per-event plans built on first use.
 
-    __slots__ = ("_plans", "handlers")
+    Sets are interned by handler identity while any run uses them, so the many
+    managers created for the same handlers share plans; handler flags are read
+    when a set's plan for an event is first built. Interning is weak: it never
+    keeps a handler alive.
+    """
 
-    def __init__(self, handlers: list[Any] | tuple[Any, ...]) -> None:
-        self.handlers = tuple(handlers)
-        self._plans: dict[Event, tuple[_Call, ...]] = {}
+    __slots__ = ("__weakref__", "_plans", "handlers")
 
-    def plan(self, event: Event) -> tuple[_Call, ...]:
+    def __init__(self, handlers: tuple[Any, ...]) -> None:
+        self.handlers = handlers
+        self._plans: dict[Event, Plan] = {}
+
+    def plan(self, event: Event) -> Plan:
         plan = self._plans.get(event)
         if plan is None:
             plan = self._plans[event] = _build_plan(self.handlers, event)
         return plan
+
+
+_INTERNED: weakref.WeakValueDictionary[tuple[int, ...], HandlerSet] = (
+    weakref.WeakValueDictionary()
+)
+_intern_lock = threading.Lock()
+
+
+def handler_set(handlers: list[Any] | tuple[Any, ...]) -> HandlerSet:
+    # A live set holds its handlers, so the ids in its key cannot be reused meanwhile.
+    key = tuple(map(id, handlers))
+    hs = _INTERNED.get(key)
+    if hs is None:
+        with _intern_lock:
+            hs = _INTERNED.get(key)
+            if hs is None:
+                hs = _INTERNED[key] = HandlerSet(tuple(handlers))
+    return hs
 
 
 # --- errors ------------------------------------------------------------------
@@ -196,22 +228,19 @@ _loop_thread = _LoopThread()
 
 
 # --- executors ---------------------------------------------------------------
-def run_sync(plan: tuple[_Call, ...], event: Event, args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> None:
-    for call in plan:
+def run_sync(plan: Plan, event: Event, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if plan.plain:
+        for call in plan.calls:
+            try:
+                call.fn(*args, **kwargs)
+            except Exception as exc:
+                after_sync_error(call, event, args, kwargs, exc)
+        return
+    for call in plan.calls:
         try:
             _call_sync(call, _args_for(call, args), kwargs)
-        except NotImplementedError as exc:
-            alt = _fallback(call, event)
-            if alt is None:
-                _on_error(call, event, exc)
-                continue
-            try:
-                _call_sync(alt, _chat_as_llm_args(args), kwargs)
-            except Exception as exc2:
-                _on_error(alt, event, exc2)
         except Exception as exc:
-            _on_error(call, event, exc)
+            after_sync_error(call, event, args, kwargs, exc)
 
 
 def _call_sync(call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -221,53 +250,21 @@ def _call_sync(call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
         call.fn(*args, **kwargs)
 
 
-def _on_error(call: _Call, event: Event, exc: BaseException) -> None:
-    if getattr(call.handler, "raise_error", False):
-        raise exc
-    _swallow(call, event, exc)
-
-
-async def run_async(plan: tuple[_Call, ...], event: Event, args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> None:
-    deferred = []
-    for call in plan:
-        if call.inline:
-            await _guarded(call, event, args, kwargs)
-        else:
-            deferred.append(call)
-    if not deferred:
+def after_sync_error(call: _Call, event: Event, args: tuple[Any, ...], kwargs: dict[str, Any],
+                      exc: Exception) -> None:
+    alt = _fallback(call, event) if isinstance(exc, NotImplementedError) else None
+    if alt is None:
+        _settle(call, event, exc, defer_raise=False)
         return
-    if len(deferred) == 1:
-        await _guarded(deferred[0], event, args, kwargs)
-        return
-    results = await asyncio.gather(
-        *(_guarded(c, event, args, kwargs, defer_raise=True) for c in deferred)
-    )
-    for exc in results:
-        if exc is not None:
-            raise exc
-
-
-async def _guarded(call: _Call, event: Event, args: tuple[Any, ...], kwargs: dict[str, Any],
-                   defer_raise: bool = False) -> BaseException | None:
-    """Run one handler; a ``raise_error`` failure is raised (or returned to raise after gather)."""
     try:
-        await _call_async(call, _args_for(call, args), kwargs)
-    except NotImplementedError as exc:
-        alt = _fallback(call, event)
-        if alt is None:
-            return _settle(call, event, exc, defer_raise)
-        try:
-            await _call_async(alt, _chat_as_llm_args(args), kwargs)
-        except Exception as exc2:
-            return _settle(alt, event, exc2, defer_raise)
-    except Exception as exc:
-        return _settle(call, event, exc, defer_raise)
-    return None
+        _call_sync(alt, _chat_as_llm_args(args), kwargs)
+    except Exception as exc2:
+        _settle(alt, event, exc2, defer_raise=False)
 
 
 def _settle(call: _Call, event: Event, exc: BaseException,
             defer_raise: bool) -> BaseException | None:
+    """Swallow (log, count) a handler failure, or hand it back/raise for ``raise_error``."""
     if getattr(call.handler, "raise_error", False):
         if defer_raise:
             return exc
@@ -276,12 +273,100 @@ def _settle(call: _Call, event: Event, exc: BaseException,
     return None
 
 
-async def _call_async(call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Go on with a coroutine that already yielded ``pending`` once (``yield from`` by hand)."""
+    while True:
+        try:
+            value = yield pending
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                pending = coro.send(value)
+            except StopIteration as stop:
+                return stop.value
+
+
+async def _finish(coro: Coroutine[Any, Any, Any], pending: Any) -> Any:
+    return await _resume(coro, pending)
+
+
+def _start_async(call: _Call, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> asyncio.Future[Any] | None:
+    """Run an async hook eagerly in a context of its own until it first suspends.
+
+    Most hooks finish without suspending: they cost a call, not a Task. One that
+    does suspend goes on as a Task (same context), concurrently with the others.
+    """
+    ctx = contextvars.copy_context()
+    coro = call.fn(*args, **kwargs)
+    try:
+        pending = ctx.run(coro.send, None)
+    except StopIteration:
+        return None
+    return ctx.run(asyncio.ensure_future, _finish(coro, pending))
+
+
+def _start(call: _Call, event: Event, args: tuple[Any, ...], kwargs: dict[str, Any],
+           loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any] | None:
+    """Start one hook; returns what is still running, or None if it is done."""
     if call.is_async:
-        await call.fn(*args, **kwargs)
-    elif call.inline:
-        call.fn(*args, **kwargs)
-    else:
-        ctx = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, functools.partial(ctx.run, call.fn, *args, **kwargs))
+        return _start_async(call, _args_for(call, args), kwargs)
+    if call.inline:
+        call.fn(*_args_for(call, args), **kwargs)
+        return None
+    ctx = contextvars.copy_context()
+    return loop.run_in_executor(
+        None, functools.partial(ctx.run, call.fn, *_args_for(call, args), **kwargs))
+
+
+async def run_async(plan: Plan, event: Event, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> None:
+    """``run_inline`` hooks complete in order; the others run concurrently."""
+    if plan.plain and all(c.inline for c in plan.calls):
+        run_sync(plan, event, args, kwargs)
+        return
+    loop = asyncio.get_running_loop()
+    running: list[tuple[_Call, asyncio.Future[Any]]] = []
+    failure: BaseException | None = None
+    for call in plan.calls:
+        try:
+            fut = _start(call, event, args, kwargs, loop)
+            if fut is not None and call.inline:
+                await fut
+            elif fut is not None:
+                running.append((call, fut))
+        except Exception as exc:
+            failure = failure or await _after_async_error(call, event, args, kwargs, exc, loop)
+    if running:
+        outcomes = await asyncio.gather(*(f for _, f in running), return_exceptions=True)
+        for (call, _), outcome in zip(running, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                failure = failure or await _after_async_error(call, event, args, kwargs,
+                                                              outcome, loop)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+    if failure is not None:
+        raise failure
+
+
+async def _after_async_error(call: _Call, event: Event, args: tuple[Any, ...],
+                             kwargs: dict[str, Any], exc: Exception,
+                             loop: asyncio.AbstractEventLoop) -> BaseException | None:
+    alt = _fallback(call, event) if isinstance(exc, NotImplementedError) else None
+    if alt is None:
+        return _settle(call, event, exc, defer_raise=True)
+    try:
+        fut = _start(alt, event, _chat_as_llm_args(args), kwargs, loop)
+        if fut is not None:
+            await fut
+    except Exception as exc2:
+        return _settle(alt, event, exc2, defer_raise=True)
+    return None

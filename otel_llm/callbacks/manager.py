@@ -88,8 +88,16 @@ class _RunManager(_Scope, Generic[R]):
 
     __slots__ = ("_set", "run_id")
 
-    def __init__(self, run_id: UUID, handler_set: d.HandlerSet, **scope: Any) -> None:
-        super().__init__(**scope)
+    def __init__(self, run_id: UUID, handler_set: d.HandlerSet, scope: _Scope,
+                 parent_run_id: UUID | None) -> None:
+        # Shares the starting manager's lists (as LangChain does): runs are many, copies add up.
+        self.handlers = scope.handlers
+        self.inheritable_handlers = scope.inheritable_handlers
+        self.tags = scope.tags
+        self.inheritable_tags = scope.inheritable_tags
+        self.metadata = scope.metadata
+        self.inheritable_metadata = scope.inheritable_metadata
+        self.parent_run_id = parent_run_id
         self.run_id = run_id
         self._set = handler_set
 
@@ -112,7 +120,7 @@ class _SyncEmit:
 
     def _emit(self, event: d.Event, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         plan = self._set.plan(event)
-        if plan:
+        if plan.calls:
             d.run_sync(plan, event, args, kwargs)
 
 
@@ -126,7 +134,11 @@ class _AsyncEmit:
 
 class _LLMRun(_RunManager[R]):
     def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> R:
-        return self._emit(d.LLM_NEW_TOKEN, (token,), self._kw({"chunk": chunk, **kwargs}))
+        kw = {"chunk": chunk, "run_id": self.run_id, "parent_run_id": self.parent_run_id,
+              "tags": self.tags}
+        if kwargs:
+            kw.update(kwargs)
+        return self._emit(d.LLM_NEW_TOKEN, (token,), kw)
 
     def on_llm_end(self, response: Any, **kwargs: Any) -> R:
         return self._emit(d.LLM_END, (response,), self._kw(kwargs))
@@ -176,7 +188,23 @@ class _RetrieverRun(_ParentRun[R]):
 
 
 class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
-    pass
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        # The per-token hot path, unrolled: one dict, direct calls.
+        plan = self._set.plan(d.LLM_NEW_TOKEN)
+        if not plan.calls:
+            return
+        kw = {"chunk": chunk, "run_id": self.run_id, "parent_run_id": self.parent_run_id,
+              "tags": self.tags}
+        if kwargs:
+            kw.update(kwargs)
+        if not plan.plain:
+            d.run_sync(plan, d.LLM_NEW_TOKEN, (token,), kw)
+            return
+        for call in plan.calls:
+            try:
+                call.fn(token, **kw)
+            except Exception as exc:
+                d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), kw, exc)
 
 
 class CallbackManagerForChainRun(_SyncEmit, _ChainRun[None]):
@@ -315,12 +343,7 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
 
     def _run(self, cls: type[Any], run_id: UUID | None, parent_run_id: UUID | None,
              handler_set: d.HandlerSet) -> Any:
-        return cls(
-            run_id or uuid4(), handler_set, handlers=self.handlers,
-            inheritable_handlers=self.inheritable_handlers, parent_run_id=parent_run_id,
-            tags=self.tags, inheritable_tags=self.inheritable_tags, metadata=self.metadata,
-            inheritable_metadata=self.inheritable_metadata,
-        )
+        return cls(run_id or uuid4(), handler_set, self, parent_run_id)
 
     def _start_kw(self, run: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {"run_id": run.run_id, "parent_run_id": run.parent_run_id, "tags": self.tags,
@@ -332,7 +355,7 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
 
     def _start_many(self, event: d.Event, cls: type[Any], serialized: dict[str, Any],
                     items: Sequence[Any], run_id: UUID | None, kwargs: dict[str, Any]) -> Any:
-        handler_set = d.HandlerSet(self.handlers)
+        handler_set = d.handler_set(self.handlers)
         runs = [self._run(cls, run_id if i == 0 else None, self.parent_run_id, handler_set)
                 for i in range(len(items))]
         calls = [(run, (serialized, [item])) for run, item in zip(runs, items, strict=True)]
@@ -342,7 +365,7 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
                    run_id: UUID | None, parent_run_id: UUID | None,
                    kwargs: dict[str, Any]) -> Any:
         run = self._run(cls, run_id, parent_run_id or self.parent_run_id,
-                        d.HandlerSet(self.handlers))
+                        d.handler_set(self.handlers))
         return self._start(event, [(run, args)], kwargs, run)
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str],
@@ -379,7 +402,7 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
     def on_custom_event(self, name: str, data: Any, run_id: UUID | None = None,
                         **kwargs: Any) -> R:
         """A user event attached to run ``run_id`` (no run is started)."""
-        run = self._run(_RunManager, run_id, self.parent_run_id, d.HandlerSet(self.handlers))
+        run = self._run(_RunManager, run_id, self.parent_run_id, d.handler_set(self.handlers))
         kw = {"run_id": run.run_id, "tags": self.tags, "metadata": self.metadata, **kwargs}
         return cast(R, self._start(d.CUSTOM_EVENT, [(run, (name, data))], kw, None))
 
@@ -399,7 +422,7 @@ class CallbackManager(
                kwargs: dict[str, Any], result: Any) -> Any:
         for run, args in calls:
             plan = run._set.plan(event)
-            if plan:
+            if plan.calls:
                 d.run_sync(plan, event, args, self._start_kw(run, kwargs))
         return result
 
