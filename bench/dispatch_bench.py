@@ -48,7 +48,8 @@ def _noop_handler(base: type) -> type:
     })
 
 
-def _sync_case(manager_cls: Any, handler_cls: type, result: Any, n: int) -> dict[str, Callable[[], float]]:
+def _sync_case(manager_cls: Any, handler_cls: type, result: Any,
+               n: int) -> dict[str, Callable[[], float]]:
     handlers = [handler_cls() for _ in range(n)]
 
     def tokens() -> float:

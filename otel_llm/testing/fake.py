@@ -33,7 +33,9 @@ from otel_llm.schema import (
 
 __all__ = ["FakeChain", "FakeChatModel"]
 
-_CHUNK = re.compile(r"\s*\S+|\s+")
+# A chunk is one CJK character (as real tokenizers split Chinese) or a word with its space.
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_CHUNK = re.compile(rf"[{_CJK}]|\s*[^\s{_CJK}]+|\s+")
 
 
 @dataclass
