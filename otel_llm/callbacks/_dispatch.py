@@ -28,7 +28,9 @@ from typing import Any, NamedTuple
 from otel_llm.callbacks.base import AsyncCallbackHandler, BaseCallbackHandler
 from otel_llm.schema import get_buffer_string
 
-__all__ = ["Event", "HandlerSet", "Plan", "handler_error_counts", "handler_set", "run_async", "run_sync"]
+__all__ = [
+    "Event", "HandlerSet", "Plan", "handler_error_counts", "handler_set", "run_async", "run_sync",
+]
 
 logger = logging.getLogger("otel_llm.callbacks")
 

@@ -1,36 +1,91 @@
 """Handlers scoped to a block of code rather than passed to each call.
 
 ``with scoped_callbacks(h):`` makes ``h`` join every callback manager configured
-inside the block, including in asyncio tasks created there (they copy the
-context). The token counter and per-request instrumentation scopes use it.
+inside the block: in asyncio tasks created there (they copy the context) and in
+threads started there (see below). A scope is closed on exit, so a context that
+outlives the block (a pool worker thread started inside it) no longer reaches
+its handlers.
+
+Threads: before Python 3.14's ``-X thread_inherit_context``, a new thread starts
+with an empty context. While any scope is open in the starting thread's
+context, ``threading.Thread.start`` runs the new thread in a copy of that
+context; with no scope open it behaves exactly as before. Work handed to an
+already running pool worker does not carry the context: submit
+``contextvars.copy_context().run`` or use ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextvars
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["scoped_callbacks", "scoped_handlers"]
 
-_SCOPED: ContextVar[tuple[Any, ...]] = ContextVar("otel_llm_scoped_callbacks", default=())
+
+class _Scope:
+    __slots__ = ("handlers", "open")
+
+    def __init__(self, handlers: tuple[Any, ...]) -> None:
+        self.handlers = handlers
+        self.open = True
+
+
+_SCOPES: ContextVar[tuple[_Scope, ...]] = ContextVar("otel_llm_scopes", default=())
 
 
 def scoped_handlers() -> tuple[Any, ...]:
-    """The handlers in scope here, outermost first."""
-    return _SCOPED.get()
+    """The handlers of the open scopes here, outermost first, each once."""
+    scopes = _SCOPES.get()
+    if not scopes:
+        return ()
+    out: list[Any] = []
+    for scope in scopes:
+        if scope.open:
+            out.extend(h for h in scope.handlers if h not in out)
+    return tuple(out)
 
 
 @contextmanager
 def scoped_callbacks(*handlers: Any) -> Iterator[None]:
-    """Add ``handlers`` to every run started inside the block; removed in ``finally``."""
-    before = _SCOPED.get()
-    token = _SCOPED.set(before + tuple(h for h in handlers if h not in before))
+    """Add ``handlers`` to every run started inside the block; closed in ``finally``."""
+    _install_thread_inheritance()
+    scope = _Scope(handlers)
+    before = _SCOPES.get()
+    token = _SCOPES.set((*before, scope))
     try:
         yield
     finally:
+        scope.open = False
         try:
-            _SCOPED.reset(token)
+            _SCOPES.reset(token)
         except ValueError:  # exited in another context (e.g. a generator closed elsewhere)
-            _SCOPED.set(before)
+            _SCOPES.set(before)
+
+
+_installed = threading.Event()
+_install_lock = threading.Lock()
+
+
+def _install_thread_inheritance() -> None:
+    if _installed.is_set() or getattr(sys.flags, "thread_inherit_context", False):
+        return
+    with _install_lock:
+        if _installed.is_set():  # another thread won the race
+            return
+        original: Callable[[threading.Thread], None] = threading.Thread.start
+
+        def start(self: threading.Thread) -> None:
+            if any(s.open for s in _SCOPES.get()):
+                ctx = contextvars.copy_context()
+                run = self.run
+                self.run = lambda: ctx.run(run)  # type: ignore[method-assign]
+            original(self)
+
+        start.__wrapped__ = original  # type: ignore[attr-defined]
+        threading.Thread.start = start  # type: ignore[method-assign]
+        _installed.set()
