@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench clean venv system-deps
 
 venv: $(STAMP)
 
@@ -23,7 +23,16 @@ lint: venv
 	$(VENV)/bin/ruff check otel_llm tests examples bench
 	$(VENV)/bin/mypy
 
-test: venv lint
+# The deploy tests run a real Prometheus (Debian's package: prometheus + promtool).
+system-deps:
+	@if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing Debian's prometheus package (for the dashboard tests)"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	fi
+
+test: venv system-deps lint
 	$(PY) -m pytest
 
 bench: venv
