@@ -1,0 +1,619 @@
+"""``OpenTelemetryCallbackHandler``: callback events -> spans, metrics and (opt-in) content events.
+
+Rules that keep traces right under threads and asyncio (where most peers break):
+
+- A span's parent comes only from ``parent_run_id``; a root run's parent is the
+  caller's current span at its start event. No context is attached in one
+  callback and detached in another.
+- Every timestamp is taken when the hook is called (the handler runs inline, at
+  event time) and passed explicitly.
+- Every hook is guarded: a telemetry bug is counted and logged once per kind,
+  never raised into the application.
+- Open runs are bounded (``max_open_runs``, ``max_run_age``); a run that is
+  dropped, or whose parent ends first, ends with status ERROR saying why.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+from opentelemetry import metrics, trace
+from opentelemetry._logs import LoggerProvider, get_logger_provider
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from otel_llm import semconv
+from otel_llm.callbacks.base import BaseCallbackHandler
+from otel_llm.errors import ConfigurationError
+from otel_llm.telemetry import attributes as attrs_of
+from otel_llm.telemetry import content
+from otel_llm.telemetry.capture import ContentCapture
+from otel_llm.telemetry.content import DEFAULT_MAX_CONTENT_BYTES, CaptureMode, Redactor
+from otel_llm.telemetry.guard import FailureLog, guarded
+from otel_llm.telemetry.instruments import Instruments, metric_attributes
+from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
+from otel_llm.telemetry.usage import TokenUsage, usage_from_result
+
+if TYPE_CHECKING:
+    from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, Document, LLMResult
+
+__all__ = [
+    "CHUNK_INDEX",
+    "ERROR_TYPE_PARENT_ENDED",
+    "ERROR_TYPE_RUN_EVICTED",
+    "ChunkEvents",
+    "CostFn",
+    "OpenTelemetryCallbackHandler",
+]
+
+# Candidates for otel_llm.semconv (defined here until they land there).
+#: ``error.type`` of a run ended because it was dropped from the open-run registry.
+ERROR_TYPE_RUN_EVICTED = "otel_llm.RunEvicted"
+#: ``error.type`` of a run ended because its parent ended while it was open.
+ERROR_TYPE_PARENT_ENDED = "otel_llm.ParentEnded"
+#: int attribute of a ``semconv.EVENT_CHUNK`` span event: 0-based chunk index.
+CHUNK_INDEX = "otel_llm.chunk.index"
+
+#: ``cost_fn(model, usage) -> USD or None`` (None: price unknown, no cost is recorded).
+CostFn = Callable[[str, TokenUsage], "float | None"]
+#: ``"off"``: no chunk events; ``"first"``: the first-token event only; ``"all"``: one
+#: event per chunk; ``N``: the first-token event and one every N chunks.
+ChunkEvents = Literal["off", "first", "all"] | int
+
+_SCOPE = "otel_llm"
+try:
+    _VERSION = _metadata.version("otel-llm")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+    _VERSION = "0"
+
+_NS = 1e9
+#: Chunk gaps buffered per run before they are recorded anyway (bounds memory per run).
+_MAX_BUFFERED_GAPS = 1024
+
+
+class OpenTelemetryCallbackHandler(BaseCallbackHandler):
+    """Turns callback events into GenAI-convention spans and metrics.
+
+    Providers default to the global ones; pass those from ``otel_llm.configure()``
+    or ``otel_llm.testing.InMemoryTelemetry`` to keep them private. The hooks never
+    block and never raise, so the handler runs inline in sync and async managers.
+
+    Args:
+        capture_content: content capture mode; ``None`` reads
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (default: no content).
+        chunk_events: span events for streamed chunks (see ``ChunkEvents``).
+        max_content_bytes: size limit of each content attribute (UTF-8 bytes).
+        redact: applied to every piece of content before it is recorded.
+        cost_fn: price of a run; enables the ``semconv.METRIC_COST`` histogram.
+        max_open_runs, max_run_age: bounds of the open-run registry (count, seconds).
+        clock: ``time.time_ns``-like clock (tests inject one).
+    """
+
+    run_inline = True
+    raise_error = False
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+        capture_content: CaptureMode | str | bool | None = None,
+        chunk_events: ChunkEvents = "first",
+        max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+        redact: Redactor | None = None,
+        cost_fn: CostFn | None = None,
+        max_open_runs: int = 10_000,
+        max_run_age: float = 3600.0,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        if not isinstance(max_open_runs, int) or max_open_runs < 1:
+            raise ConfigurationError("max_open_runs", f"must be an int >= 1, got {max_open_runs!r}")
+        if not isinstance(max_run_age, int | float) or not max_run_age > 0:
+            raise ConfigurationError("max_run_age", f"must be > 0 seconds, got {max_run_age!r}")
+        self.failures = FailureLog()
+        self._capture = (
+            content.capture_mode_from_env()
+            if capture_content is None
+            else content.parse_capture_mode(capture_content)
+        )
+        self._first_event, self._chunk_every = _parse_chunk_events(chunk_events)
+        self._cost_fn = cost_fn
+        self._clock = clock
+        self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(_SCOPE, _VERSION)
+        meter = (meter_provider or metrics.get_meter_provider()).get_meter(_SCOPE, _VERSION)
+        self._instruments = Instruments(meter)
+        events = (
+            (logger_provider or get_logger_provider()).get_logger(_SCOPE, _VERSION)
+            if self._capture.as_event
+            else None
+        )
+        encoder = content.ContentEncoder(max_content_bytes, redact, self.failures)
+        self._content = ContentCapture(self._capture, encoder, events)
+
+    @property
+    def capture_content(self) -> CaptureMode:
+        return self._capture
+
+    @property
+    def open_runs(self) -> int:
+        """Runs started and not yet ended (bounded by ``max_open_runs``)."""
+        return len(self._runs)
+
+    def close(self) -> None:
+        """End every open run (status ERROR), e.g. before the providers shut down."""
+        self._abandon(
+            [(run, "handler closed while the run was open") for run in self._runs.pop_all()],
+            ERROR_TYPE_RUN_EVICTED,
+        )
+
+    # --- LLM runs -----------------------------------------------------------------
+    @guarded
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        md = metadata or {}
+        run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
+        if self._capture.enabled:
+            instructions, inputs = content.chat_input(messages)
+            self._content.llm_input(run, inputs, instructions, params)
+
+    @guarded
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        md = metadata or {}
+        run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
+        if self._capture.enabled:
+            self._content.llm_input(run, content.prompt_input(prompts), [], params)
+
+    def on_llm_new_token(
+        self,
+        token: str,
+        *,
+        chunk: Any = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # The hot path: a dict lookup and an array append. The SDK's Histogram.record
+        # costs ~10 us a call, so the gaps between chunks are recorded when the run ends.
+        now = self._clock()
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        try:
+            count = run.chunks + 1
+            run.chunks = count
+            if count == 1:
+                self._first_chunk(run, now)
+            else:
+                gaps = run.chunk_gaps
+                if gaps is not None:
+                    gaps.append((now - run.last_chunk_ns) / _NS)
+                    if len(gaps) >= _MAX_BUFFERED_GAPS:
+                        self._instruments.record_chunk_gaps(run)
+                every = self._chunk_every
+                if every and count % every == 0:
+                    run.span.add_event(semconv.EVENT_CHUNK, {CHUNK_INDEX: count - 1}, now)
+            run.last_chunk_ns = now
+        except Exception as exc:
+            self.failures.record("on_llm_new_token", exc)
+
+    @guarded
+    def on_llm_end(
+        self,
+        response: LLMResult,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        popped = self._runs.pop(run_id)
+        if popped is None:
+            return
+        run, orphans = popped
+        try:
+            self._finish_llm(run, response, now)
+        finally:
+            run.span.end(now)
+            self._abandon_children(orphans, now)
+
+    @guarded
+    def on_llm_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._fail(run_id, error, self._clock())
+
+    # --- chains and agents --------------------------------------------------------
+    @guarded
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        name = attrs_of.run_name(serialized, kwargs, "chain")
+        if attrs_of.is_agent(name, serialized, metadata or {}):
+            attrs = {
+                semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
+                semconv.GEN_AI_AGENT_NAME: name,
+            }
+            kind = RunKind.AGENT
+        else:
+            attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_WORKFLOW}
+            kind = RunKind.WORKFLOW
+        operation = attrs[semconv.GEN_AI_OPERATION_NAME]
+        self._start_run(
+            now, kind, name, f"{operation} {name}", SpanKind.INTERNAL, attrs, run_id, parent_run_id
+        )
+
+    @guarded
+    def on_chain_end(
+        self,
+        outputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._end(run_id, self._clock())
+
+    @guarded
+    def on_chain_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._fail(run_id, error, self._clock())
+
+    @guarded
+    def on_agent_action(
+        self,
+        action: AgentAction,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._promote_to_agent(run_id)
+
+    @guarded
+    def on_agent_finish(
+        self,
+        finish: AgentFinish,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._promote_to_agent(run_id)
+
+    # --- tools and retrievers -----------------------------------------------------
+    @guarded
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        name = attrs_of.run_name(serialized, kwargs, "tool")
+        attrs: dict[str, Any] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OP_EXECUTE_TOOL,
+            semconv.GEN_AI_TOOL_NAME: name,
+            semconv.GEN_AI_TOOL_TYPE: "function",
+        }
+        call_id = kwargs.get("tool_call_id")
+        if isinstance(call_id, str) and call_id:
+            attrs[semconv.GEN_AI_TOOL_CALL_ID] = call_id
+        description = serialized.get("description") if serialized else None
+        if isinstance(description, str) and description:
+            attrs[semconv.GEN_AI_TOOL_DESCRIPTION] = description
+        run = self._start_run(
+            now,
+            RunKind.TOOL,
+            name,
+            f"{semconv.OP_EXECUTE_TOOL} {name}",
+            SpanKind.INTERNAL,
+            attrs,
+            run_id,
+            parent_run_id,
+        )
+        if self._capture.on_span:
+            args = inputs if inputs is not None else input_str
+            self._content.tool(run, semconv.GEN_AI_TOOL_CALL_ARGUMENTS, args)
+
+    @guarded
+    def on_tool_end(
+        self,
+        output: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        if self._capture.on_span:
+            run = self._runs.get(run_id)
+            if run is not None:
+                result = getattr(output, "content", output)  # a ToolMessage, or the raw value
+                self._content.tool(run, semconv.GEN_AI_TOOL_CALL_RESULT, result)
+        self._end(run_id, now)
+
+    @guarded
+    def on_tool_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._fail(run_id, error, self._clock())
+
+    @guarded
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any],
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        now = self._clock()
+        name = attrs_of.run_name(serialized, kwargs, "retriever")
+        attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_RETRIEVAL}
+        # CLIENT: a retriever usually queries a store in another process.
+        self._start_run(
+            now,
+            RunKind.RETRIEVER,
+            name,
+            semconv.OP_RETRIEVAL,
+            SpanKind.CLIENT,
+            attrs,
+            run_id,
+            parent_run_id,
+        )
+
+    @guarded
+    def on_retriever_end(
+        self,
+        documents: Sequence[Document],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._end(run_id, self._clock())
+
+    @guarded
+    def on_retriever_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._fail(run_id, error, self._clock())
+
+    # --- run lifecycle --------------------------------------------------------------
+    def _start_llm(
+        self,
+        now: int,
+        chat: bool,
+        metadata: dict[str, Any],
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[Run, dict[str, Any]]:
+        params = kwargs.get("invocation_params") or {}
+        operation = attrs_of.llm_operation(chat, metadata)
+        attrs, model = attrs_of.llm_request_attributes(operation, params, metadata)
+        span_name = f"{operation} {model}" if model else operation
+        run = self._start_run(
+            now,
+            RunKind.LLM,
+            model or operation,
+            span_name,
+            SpanKind.CLIENT,
+            attrs,
+            run_id,
+            parent_run_id,
+        )
+        return run, params
+
+    def _start_run(
+        self,
+        now: int,
+        kind: RunKind,
+        name: str,
+        span_name: str,
+        span_kind: SpanKind,
+        attrs: dict[str, Any],
+        run_id: UUID,
+        parent_run_id: UUID | None,
+    ) -> Run:
+        parent = self._runs.get(parent_run_id)
+        # No parent run: the caller's current span (context=None) is the parent.
+        span = self._tracer.start_span(
+            span_name,
+            context=parent.context if parent is not None else None,
+            kind=span_kind,
+            attributes=attrs,
+            start_time=now,
+        )
+        run = Run(run_id, parent_run_id, kind, name, span, now)
+        if kind is RunKind.LLM:
+            run.metric_attrs = metric_attributes(attrs)
+        dropped = self._runs.add(run, now)
+        if dropped:
+            self._abandon([(r, f"evicted: {why}") for r, why in dropped], ERROR_TYPE_RUN_EVICTED)
+        return run
+
+    def _first_chunk(self, run: Run, now: int) -> None:
+        ttft = max(now - run.start_ns, 0) / _NS
+        run.chunk_gaps = array("d")
+        span = run.span
+        span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttft)
+        span.set_attribute(semconv.GEN_AI_REQUEST_STREAM, True)
+        if self._first_event:
+            span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=now)
+        self._instruments.record_first_chunk(run, ttft)
+
+    def _finish_llm(self, run: Run, response: Any, now: int) -> None:
+        span = run.span
+        response_attrs = attrs_of.llm_response_attributes(response)
+        span.set_attributes(response_attrs)
+        metric_attrs = run.metric_attrs
+        response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
+        if response_model:
+            metric_attrs = {**metric_attrs, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+        self._instruments.record_end(run, now, metric_attrs)
+        usage = usage_from_result(response)
+        if usage is not None:
+            span.set_attributes(attrs_of.usage_attributes(usage))
+            model = response_model or metric_attrs.get(semconv.GEN_AI_REQUEST_MODEL)
+            self._record_usage(run, usage, metric_attrs, model)
+        if self._capture.enabled:
+            self._content.llm_output(run, response, now, response_attrs)
+
+    def _record_usage(
+        self, run: Run, usage: TokenUsage, metric_attrs: dict[str, Any], model: Any
+    ) -> None:
+        attrs = self._instruments.record_usage(run, usage, metric_attrs)
+        if self._cost_fn is None or not isinstance(model, str):
+            return
+        try:
+            cost = self._cost_fn(model, usage)
+        except Exception as exc:
+            self.failures.record("cost_fn", exc)
+            return
+        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+            self._instruments.cost.record(cost, attrs, run.context)
+            run.span.set_attribute(semconv.OTEL_LLM_USAGE_COST, float(cost))
+
+    def _end(self, run_id: UUID, now: int) -> None:
+        popped = self._runs.pop(run_id)
+        if popped is None:
+            return
+        run, orphans = popped
+        run.span.end(now)
+        self._abandon_children(orphans, now)
+
+    def _fail(self, run_id: UUID, error: BaseException, now: int) -> None:
+        popped = self._runs.pop(run_id)
+        if popped is None:
+            return
+        run, orphans = popped
+        span = run.span
+        kind = attrs_of.error_type(error)
+        try:
+            span.record_exception(error, timestamp=now)
+            span.set_attribute(semconv.ERROR_TYPE, kind)
+            span.set_status(Status(StatusCode.ERROR, str(error) or kind))
+            if run.kind is RunKind.LLM:
+                self._record_failed_llm(run, kind, now)
+                self._content.emit_event(run, now, {semconv.ERROR_TYPE: kind})
+        finally:
+            span.end(now)
+            self._abandon_children(orphans, now)
+
+    def _record_failed_llm(self, run: Run, kind: str, end_ns: int) -> None:
+        self._instruments.record_end(run, end_ns, {**run.metric_attrs, semconv.ERROR_TYPE: kind})
+
+    def _abandon_children(self, orphans: list[Run], now: int) -> None:
+        if orphans:
+            self._abandon(
+                [(r, "parent run ended first") for r in orphans], ERROR_TYPE_PARENT_ENDED, now
+            )
+
+    def _abandon(self, runs: list[tuple[Run, str]], kind: str, end_ns: int | None = None) -> None:
+        """End runs that will get no end event: ERROR status with the reason, no exception."""
+        for run, reason in runs:
+            end = end_ns if end_ns is not None else run.last_activity_ns
+            try:
+                run.span.set_attribute(semconv.ERROR_TYPE, kind)
+                run.span.set_status(Status(StatusCode.ERROR, reason))
+                if run.kind is RunKind.LLM:
+                    self._record_failed_llm(run, kind, end)
+            except Exception as exc:
+                self.failures.record("abandon", exc)
+            finally:
+                run.span.end(end)
+
+    def _promote_to_agent(self, run_id: UUID) -> None:
+        """A chain that reports agent actions is an agent, whatever its name said at start."""
+        run = self._runs.get(run_id)
+        if run is not None and run.kind is RunKind.WORKFLOW:
+            run.kind = RunKind.AGENT
+            run.span.update_name(f"{semconv.OP_INVOKE_AGENT} {run.name}")
+            run.span.set_attributes(
+                {
+                    semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
+                    semconv.GEN_AI_AGENT_NAME: run.name,
+                }
+            )
+
+
+def _parse_chunk_events(value: ChunkEvents) -> tuple[bool, int]:
+    """``(emit the first-token event, emit a chunk event every N chunks; 0 = never)``."""
+    if value == "off":
+        return False, 0
+    if value == "first":
+        return True, 0
+    if value == "all":
+        return True, 1
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return True, value
+    raise ConfigurationError(
+        "chunk_events", f'must be "off", "first", "all" or an int >= 1, got {value!r}'
+    )

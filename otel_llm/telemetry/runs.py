@@ -1,0 +1,148 @@
+"""The open runs: one entry per started, not yet ended run, bounded in number and age.
+
+Runs that never end (a stream the caller abandons, a crash between start and
+end) would otherwise keep their spans in memory forever. The registry hands
+back the runs it drops so the handler can end their spans with an error that
+says why.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, set_span_in_context
+
+__all__ = ["Run", "RunKind", "RunRegistry"]
+
+
+class RunKind(enum.Enum):
+    LLM = "llm"
+    WORKFLOW = "workflow"
+    AGENT = "agent"
+    TOOL = "tool"
+    RETRIEVER = "retriever"
+
+
+@dataclass(slots=True, eq=False)
+class Run:
+    """What the handler remembers between a run's start and end events."""
+
+    run_id: UUID
+    parent_id: UUID | None
+    kind: RunKind
+    name: str
+    span: Span
+    start_ns: int
+    #: Bounded attributes for metrics; never mutated once recorded (the SDK keeps it).
+    metric_attrs: dict[str, Any] = field(default_factory=dict)
+    #: Encoded content kept for the end-of-run event (``EVENT_*`` capture modes).
+    content: dict[str, str] | None = None
+    chunks: int = 0
+    last_chunk_ns: int = 0
+    #: Seconds between chunks, recorded as metrics at the end of the run (see handler).
+    chunk_gaps: array[float] | None = None
+    children: set[UUID] = field(default_factory=set)
+    _context: Context | None = None
+
+    @property
+    def context(self) -> Context:
+        """The context that makes this run's span the parent (built on first child)."""
+        ctx = self._context
+        if ctx is None:
+            ctx = self._context = set_span_in_context(self.span)
+        return ctx
+
+    @property
+    def last_activity_ns(self) -> int:
+        return self.last_chunk_ns or self.start_ns
+
+
+class RunRegistry:
+    """Open runs in start order, with a cap on their number and their age.
+
+    ``get`` is a plain dict lookup (no lock: the per-token path). Adding and
+    removing take a lock because runs start and end on any thread. Removal
+    takes the run's still-open descendants with it, atomically, so a subtree is
+    ended exactly once whoever gets there first.
+    """
+
+    def __init__(self, max_open: int, max_age_ns: int) -> None:
+        self._runs: dict[UUID, Run] = {}
+        self._lock = threading.Lock()
+        self._max_open = max_open
+        self._max_age_ns = max_age_ns
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def get(self, run_id: UUID | None) -> Run | None:
+        return self._runs.get(run_id) if run_id is not None else None
+
+    def add(self, run: Run, now_ns: int) -> list[tuple[Run, str]]:
+        """Register ``run``; returns the runs dropped to make room, each with the reason."""
+        dropped: list[tuple[Run, str]] = []
+        deadline = now_ns - self._max_age_ns
+        with self._lock:
+            old = self._runs.pop(run.run_id, None)
+            if old is not None:
+                dropped.extend((r, "run id started again") for r in self._take_tree(old))
+            while self._runs:
+                oldest = next(iter(self._runs.values()))
+                if len(self._runs) >= self._max_open:
+                    reason = f"more than {self._max_open} runs open"
+                elif oldest.start_ns < deadline:
+                    reason = f"open longer than {self._max_age_ns / 1e9:g} s"
+                else:
+                    break
+                del self._runs[oldest.run_id]
+                dropped.extend((r, reason) for r in self._take_tree(oldest))
+            parent = self._runs.get(run.parent_id) if run.parent_id is not None else None
+            if parent is not None:
+                parent.children.add(run.run_id)
+            self._runs[run.run_id] = run
+        return dropped
+
+    def pop(self, run_id: UUID) -> tuple[Run, list[Run]] | None:
+        """Remove a run and its open descendants: ``(run, descendants)`` or ``None`` if unknown."""
+        with self._lock:
+            run = self._runs.pop(run_id, None)
+            if run is None:
+                return None
+            descendants = self._take_tree(run)[1:]
+            parent = self._runs.get(run.parent_id) if run.parent_id is not None else None
+            if parent is not None:
+                parent.children.discard(run_id)
+        return run, descendants
+
+    def pop_all(self) -> list[Run]:
+        """Every open run, parents before children (for a shutdown that ends them)."""
+        with self._lock:
+            runs = list(self._runs.values())
+            self._runs.clear()
+        return runs
+
+    def _take_tree(self, root: Run) -> list[Run]:
+        """``root`` (already removed) and its descendants removed from the registry; lock held."""
+        out = [root]
+        for run in _walk(out):
+            for child_id in run.children:
+                child = self._runs.pop(child_id, None)
+                if child is not None:
+                    out.append(child)
+            run.children.clear()
+        return out
+
+
+def _walk(runs: list[Run]) -> Iterator[Run]:
+    """Iterate a list that grows while it is iterated (breadth-first over a tree)."""
+    i = 0
+    while i < len(runs):
+        yield runs[i]
+        i += 1

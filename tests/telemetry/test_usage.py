@@ -1,0 +1,74 @@
+"""Token usage extraction from every place providers and LangChain put it."""
+
+from __future__ import annotations
+
+from otel_llm.schema import AIMessage, ChatGeneration, Generation, LLMResult
+from otel_llm.telemetry.usage import TokenUsage, usage_from_result
+
+
+def result(llm_output: dict[str, object] | None, *messages: AIMessage) -> LLMResult:
+    generations = [[ChatGeneration(message=m)] for m in messages] or [[Generation("x")]]
+    return LLMResult(generations=generations, llm_output=llm_output)  # type: ignore[arg-type]
+
+
+def test_openai_token_usage() -> None:
+    """OpenAI names, cached and reasoning details, and the estimate flag."""
+    usage = usage_from_result(
+        result(
+            {
+                "token_usage": {
+                    "prompt_tokens": 10,
+                    "completion_tokens": 4,
+                    "prompt_tokens_details": {"cached_tokens": 6},
+                    "completion_tokens_details": {"reasoning_tokens": 2},
+                },
+                "otel_llm_usage_estimated": True,
+            }
+        )
+    )
+    assert usage == TokenUsage(10, 4, 6, None, 2, estimated=True)
+
+
+def test_anthropic_style_names() -> None:
+    """input/output and cache_read/cache_creation names are understood too."""
+    usage = usage_from_result(
+        result(
+            {
+                "usage": {
+                    "input_tokens": 10,
+                    "output_tokens": 3,
+                    "cache_read_input_tokens": 5,
+                    "cache_creation_input_tokens": 2,
+                }
+            }
+        )
+    )
+    assert usage == TokenUsage(10, 3, 5, 2, None)
+
+
+def test_usage_metadata_summed_over_prompts() -> None:
+    """One usage_metadata per prompt (a batch): the run's usage is their sum."""
+    usage = usage_from_result(
+        result(
+            None,
+            AIMessage("a", usage_metadata={"input_tokens": 3, "output_tokens": 1}),
+            AIMessage(
+                "b",
+                usage_metadata={
+                    "input_tokens": 4,
+                    "output_tokens": 2,
+                    "input_token_details": {"cache_read": 1},
+                },
+            ),
+        )
+    )
+    assert usage == TokenUsage(7, 3, 1, None, None)
+
+
+def test_no_usage() -> None:
+    """Nothing reported: None (not zeros); bools and negatives are not counts."""
+    assert usage_from_result(result(None)) is None
+    assert usage_from_result(result({"token_usage": {}})) is None
+    assert usage_from_result(result({"token_usage": {"prompt_tokens": True}})) is None
+    assert usage_from_result(result({"token_usage": {"prompt_tokens": -1}})) is None
+    assert usage_from_result(object()) is None
