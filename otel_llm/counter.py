@@ -18,16 +18,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.callbacks.context import scoped_callbacks
+from otel_llm.pricing import PriceTable, usage_cost
 from otel_llm.schema import LS_MODEL_NAME
 from otel_llm.usage import usage_from_result
-
-if TYPE_CHECKING:
-    from otel_llm.pricing import PriceTable
 
 __all__ = ["ModelUsage", "TokenCounter", "get_openai_callback", "token_counter"]
 
@@ -158,10 +156,7 @@ class TokenCounter(BaseCallbackHandler):
         llm_output = getattr(response, "llm_output", None) or {}
         model = str(llm_output.get("model_name") or requested or "unknown")
         usage = usage_from_result(response)
-        cost: float | None = 0.0
-        if usage is not None:
-            cost = self._cost(model, usage.input_tokens or 0, usage.output_tokens or 0,
-                              usage.cache_read_input_tokens or 0)
+        cost = usage_cost(model, usage, self._prices) if usage is not None else 0.0
         with self._lock:
             self.successful_requests += 1
             m = self.per_model.setdefault(model, ModelUsage())
@@ -174,15 +169,6 @@ class TokenCounter(BaseCallbackHandler):
             m.reasoning_tokens += usage.reasoning_output_tokens or 0
             m.estimated_requests += usage.estimated
             m.cost = None if cost is None or m.cost is None else m.cost + cost
-
-    def _cost(self, model: str, input_tokens: int, output_tokens: int,
-              cached: int) -> float | None:
-        if self._prices is None:
-            from otel_llm.pricing import default_price_table
-
-            self._prices = default_price_table()
-        return self._prices.cost(model, input_tokens=input_tokens, output_tokens=output_tokens,
-                                 cached_input_tokens=cached)
 
 
 @contextmanager

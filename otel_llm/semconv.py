@@ -60,6 +60,12 @@ ERROR_TYPE_OTHER: Final = "_OTHER"
 OTEL_LLM_USAGE_ESTIMATED: Final = "otel_llm.usage.estimated"
 #: float: cost of the run in USD from the local price table (absent when unknown).
 OTEL_LLM_USAGE_COST: Final = "otel_llm.usage.cost"
+#: int attribute of a chunk span event: 0-based chunk index.
+OTEL_LLM_CHUNK_INDEX: Final = "otel_llm.chunk.index"
+#: ``error.type`` of a run ended because it was dropped from the open-run registry.
+ERROR_TYPE_RUN_EVICTED: Final = "otel_llm.RunEvicted"
+#: ``error.type`` of a run ended because its parent ended while it was still open.
+ERROR_TYPE_PARENT_ENDED: Final = "otel_llm.ParentEnded"
 
 # --- values ------------------------------------------------------------------
 OP_CHAT: Final = "chat"
@@ -71,6 +77,8 @@ OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OP_RETRIEVAL: Final = "retrieval"
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_AZURE_OPENAI: Final = "azure.ai.openai"
+PROVIDER_OTHER: Final = "_OTHER"
+TOOL_TYPE_FUNCTION: Final = "function"
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
 

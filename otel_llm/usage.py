@@ -1,5 +1,114 @@
-"""Token usage of one LLM run, shared by every handler that reads it."""
+"""Token usage of one LLM run, read from whichever place the provider put it.
 
-from otel_llm.telemetry.usage import USAGE_ESTIMATED_KEY, TokenUsage, usage_from_result
+Shared by every handler that reads usage (the OTel handler, the token counter),
+so they always agree on what a run cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["USAGE_ESTIMATED_KEY", "TokenUsage", "usage_from_result"]
+
+#: ``llm_output`` key set by our SDK instrumentation when it counted tokens itself.
+USAGE_ESTIMATED_KEY = "otel_llm_usage_estimated"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Counts as the GenAI conventions define them.
+
+    ``input_tokens`` includes cached ones, ``output_tokens`` includes reasoning
+    ones. ``estimated`` is true when the numbers were counted locally
+    (tiktoken) rather than reported by the provider.
+    """
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    reasoning_output_tokens: int | None = None
+    estimated: bool = False
+
+
+def usage_from_result(response: Any) -> TokenUsage | None:
+    """``llm_output["token_usage"]`` (provider-reported) first, else the messages' usage."""
+    llm_output = getattr(response, "llm_output", None) or {}
+    estimated = llm_output.get(USAGE_ESTIMATED_KEY) is True
+    reported = llm_output.get("token_usage") or llm_output.get("usage")
+    if isinstance(reported, Mapping):
+        usage = _from_provider_usage(reported, estimated)
+        if usage is not None:
+            return usage
+    return _from_usage_metadata(getattr(response, "generations", None) or [], estimated)
+
+
+def _from_provider_usage(raw: Mapping[str, Any], estimated: bool) -> TokenUsage | None:
+    # OpenAI names first, then Anthropic-style names that some LangChain models forward.
+    inputs = _count(raw, "prompt_tokens", "input_tokens")
+    outputs = _count(raw, "completion_tokens", "output_tokens")
+    if inputs is None and outputs is None:
+        return None
+    prompt_details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details") or {}
+    completion_details = (
+        raw.get("completion_tokens_details") or raw.get("output_tokens_details") or {}
+    )
+    cache_read = _count(prompt_details, "cached_tokens")
+    return TokenUsage(
+        input_tokens=inputs,
+        output_tokens=outputs,
+        cache_read_input_tokens=cache_read
+        if cache_read is not None
+        else _count(raw, "cache_read_input_tokens"),
+        cache_creation_input_tokens=_count(raw, "cache_creation_input_tokens"),
+        reasoning_output_tokens=_count(completion_details, "reasoning_tokens"),
+        estimated=estimated,
+    )
+
+
+def _from_usage_metadata(generations: Any, estimated: bool) -> TokenUsage | None:
+    """Sum LangChain's ``usage_metadata`` over prompts (one request each), first generation each."""
+    totals = [0, 0, 0, 0, 0]
+    seen = [False] * 5
+    for per_prompt in generations:
+        if not per_prompt:
+            continue
+        meta = getattr(getattr(per_prompt[0], "message", None), "usage_metadata", None)
+        if not isinstance(meta, Mapping):
+            continue
+        in_details = meta.get("input_token_details") or {}
+        out_details = meta.get("output_token_details") or {}
+        values = (
+            _count(meta, "input_tokens"),
+            _count(meta, "output_tokens"),
+            _count(in_details, "cache_read"),
+            _count(in_details, "cache_creation"),
+            _count(out_details, "reasoning"),
+        )
+        for i, value in enumerate(values):
+            if value is not None:
+                totals[i] += value
+                seen[i] = True
+    if not (seen[0] or seen[1]):
+        return None
+    got = [t if s else None for t, s in zip(totals, seen, strict=True)]
+    return TokenUsage(
+        input_tokens=got[0],
+        output_tokens=got[1],
+        cache_read_input_tokens=got[2],
+        cache_creation_input_tokens=got[3],
+        reasoning_output_tokens=got[4],
+        estimated=estimated,
+    )
+
+
+def _count(raw: Any, *keys: str) -> int | None:
+    if not isinstance(raw, Mapping):
+        return None
+    for key in keys:
+        value = raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None

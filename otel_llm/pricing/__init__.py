@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otel_llm.pricing.table import (
     PRICES_FILE_ENV,
     Price,
@@ -15,4 +17,27 @@ from otel_llm.pricing.table import (
     load_price_table,
 )
 
-__all__ = ["PRICES_FILE_ENV", "Price", "PriceTable", "default_price_table", "load_price_table"]
+if TYPE_CHECKING:
+    from otel_llm.usage import TokenUsage
+
+__all__ = [
+    "PRICES_FILE_ENV",
+    "Price",
+    "PriceTable",
+    "default_price_table",
+    "load_price_table",
+    "usage_cost",
+]
+
+
+def usage_cost(model: str, usage: TokenUsage, table: PriceTable | None = None) -> float | None:
+    """USD of one run's usage: the default ``cost_fn`` of the OTel handler and the counter.
+
+    None when the model has no known price or the usage lacks input/output counts.
+    """
+    if usage.input_tokens is None or usage.output_tokens is None:
+        return None
+    cached = min(usage.cache_read_input_tokens or 0, usage.input_tokens)
+    return (table or default_price_table()).cost(
+        model, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+        cached_input_tokens=cached)

@@ -19,7 +19,7 @@ from otel_llm.telemetry.handler import (
     CostFn,
     OpenTelemetryCallbackHandler,
 )
-from otel_llm.telemetry.usage import TokenUsage
+from otel_llm.usage import TokenUsage
 
 __all__ = [
     "CHUNK_INDEX",

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from otel_llm import semconv
 from otel_llm.schema import LS_MODEL_NAME, LS_MODEL_TYPE, LS_PROVIDER
-from otel_llm.telemetry.usage import TokenUsage
+from otel_llm.usage import TokenUsage
 
 __all__ = [
     "AGENT_CLASSES",
@@ -28,7 +28,7 @@ __all__ = [
 Attributes = dict[str, Any]
 
 #: ``gen_ai.provider.name`` when nothing names the provider (required attribute; kept bounded).
-PROVIDER_UNKNOWN = "_OTHER"
+PROVIDER_UNKNOWN = semconv.PROVIDER_OTHER
 
 # LangChain's ``ls_provider`` values -> the conventions' provider names. Others pass through.
 _PROVIDERS = {

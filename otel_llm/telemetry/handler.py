@@ -29,6 +29,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_llm import semconv
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.errors import ConfigurationError
+from otel_llm.pricing import usage_cost
 from otel_llm.telemetry import attributes as attrs_of
 from otel_llm.telemetry import content
 from otel_llm.telemetry.capture import ContentCapture
@@ -36,7 +37,7 @@ from otel_llm.telemetry.content import DEFAULT_MAX_CONTENT_BYTES, CaptureMode, R
 from otel_llm.telemetry.guard import FailureLog, guarded
 from otel_llm.telemetry.instruments import Instruments, metric_attributes
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
-from otel_llm.telemetry.usage import TokenUsage, usage_from_result
+from otel_llm.usage import TokenUsage, usage_from_result
 
 if TYPE_CHECKING:
     from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, Document, LLMResult
@@ -50,13 +51,9 @@ __all__ = [
     "OpenTelemetryCallbackHandler",
 ]
 
-# Candidates for otel_llm.semconv (defined here until they land there).
-#: ``error.type`` of a run ended because it was dropped from the open-run registry.
-ERROR_TYPE_RUN_EVICTED = "otel_llm.RunEvicted"
-#: ``error.type`` of a run ended because its parent ended while it was open.
-ERROR_TYPE_PARENT_ENDED = "otel_llm.ParentEnded"
-#: int attribute of a ``semconv.EVENT_CHUNK`` span event: 0-based chunk index.
-CHUNK_INDEX = "otel_llm.chunk.index"
+ERROR_TYPE_RUN_EVICTED = semconv.ERROR_TYPE_RUN_EVICTED
+ERROR_TYPE_PARENT_ENDED = semconv.ERROR_TYPE_PARENT_ENDED
+CHUNK_INDEX = semconv.OTEL_LLM_CHUNK_INDEX
 
 #: ``cost_fn(model, usage) -> USD or None`` (None: price unknown, no cost is recorded).
 CostFn = Callable[[str, TokenUsage], "float | None"]
@@ -88,7 +85,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         chunk_events: span events for streamed chunks (see ``ChunkEvents``).
         max_content_bytes: size limit of each content attribute (UTF-8 bytes).
         redact: applied to every piece of content before it is recorded.
-        cost_fn: price of a run; enables the ``semconv.METRIC_COST`` histogram.
+        cost_fn: price of a run for the ``semconv.METRIC_COST`` histogram; defaults to
+            the local price table (:func:`otel_llm.pricing.usage_cost`); None disables it.
         max_open_runs, max_run_age: bounds of the open-run registry (count, seconds).
         clock: ``time.time_ns``-like clock (tests inject one).
     """
@@ -106,7 +104,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         chunk_events: ChunkEvents = "first",
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
         redact: Redactor | None = None,
-        cost_fn: CostFn | None = None,
+        cost_fn: CostFn | None = usage_cost,
         max_open_runs: int = 10_000,
         max_run_age: float = 3600.0,
         clock: Callable[[], int] = time.time_ns,
@@ -346,7 +344,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         attrs: dict[str, Any] = {
             semconv.GEN_AI_OPERATION_NAME: semconv.OP_EXECUTE_TOOL,
             semconv.GEN_AI_TOOL_NAME: name,
-            semconv.GEN_AI_TOOL_TYPE: "function",
+            semconv.GEN_AI_TOOL_TYPE: semconv.TOOL_TYPE_FUNCTION,
         }
         call_id = kwargs.get("tool_call_id")
         if isinstance(call_id, str) and call_id:

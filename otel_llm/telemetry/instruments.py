@@ -11,7 +11,7 @@ from opentelemetry.metrics import Histogram, Meter
 
 from otel_llm import semconv
 from otel_llm.telemetry.runs import Run
-from otel_llm.telemetry.usage import TokenUsage
+from otel_llm.usage import TokenUsage
 
 __all__ = ["Instruments", "metric_attributes"]
 

@@ -1,1 +1,22 @@
-"""Public helpers for testing code instrumented with otel-llm."""
+"""Public helpers for testing code instrumented with otel-llm.
+
+- :class:`InMemoryTelemetry`: private providers with in-memory exporters, a
+  handler bound to them, and look-ups of spans, metric points and log events.
+- :class:`FakeChatModel`, :class:`FakeChain`: scripted components that emit
+  the same callback events as LangChain's chat models and ``LLMChain``.
+- :func:`load_recording`, :func:`load_recordings`: real OpenAI API traffic
+  (VCR files), for wire-level tests.
+"""
+
+from otel_llm.testing.fake import FakeChain, FakeChatModel
+from otel_llm.testing.otel import InMemoryTelemetry, MetricPoint
+from otel_llm.testing.recordings import load_recording, load_recordings
+
+__all__ = [
+    "FakeChain",
+    "FakeChatModel",
+    "InMemoryTelemetry",
+    "MetricPoint",
+    "load_recording",
+    "load_recordings",
+]

@@ -420,7 +420,13 @@ def test_token_usage_and_duration_metrics(otel: InMemoryTelemetry) -> None:
     }
     [duration] = otel.metric_points(semconv.METRIC_OPERATION_DURATION)
     assert dict(duration.attributes or {}) == common
-    assert otel.metric_points(semconv.METRIC_COST) == []
+    # The default cost_fn prices the run from the local table (response model).
+    from otel_llm.pricing import default_price_table
+
+    [cost] = otel.metric_points(semconv.METRIC_COST)
+    expected = default_price_table().cost("gpt-4o-mini-2024-07-18", input_tokens=12,
+                                          output_tokens=5)
+    assert expected is not None and cost.sum == pytest.approx(expected)
 
 
 def test_no_token_metric_without_usage(otel: InMemoryTelemetry) -> None:

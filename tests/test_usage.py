@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from otel_llm.schema import AIMessage, ChatGeneration, Generation, LLMResult
-from otel_llm.telemetry.usage import TokenUsage, usage_from_result
+from otel_llm.usage import TokenUsage, usage_from_result
 
 
 def result(llm_output: dict[str, object] | None, *messages: AIMessage) -> LLMResult:

@@ -1,0 +1,58 @@
+"""The public namespace is curated: these names, importable, and nothing private leaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import otel_llm
+import otel_llm.testing
+
+PUBLIC = {
+    "AsyncCallbackHandler", "AsyncCallbackManager", "BaseCallbackHandler", "CallbackManager",
+    "ConfigurationError", "FileCallbackHandler", "OpenTelemetryCallbackHandler", "OtelLLMError",
+    "StdOutCallbackHandler", "StreamingStdOutCallbackHandler", "Telemetry", "TokenCounter",
+    "__version__", "configure", "count_message_tokens", "count_tokens", "get_openai_callback",
+    "scoped_callbacks", "token_counter",
+}
+TESTING = {"FakeChain", "FakeChatModel", "InMemoryTelemetry", "MetricPoint", "load_recording",
+           "load_recordings"}
+
+
+def test_top_level_exports_are_exactly_the_curated_names() -> None:
+    """otel_llm.__all__ is the documented API; each name resolves."""
+    assert set(otel_llm.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert getattr(otel_llm, name) is not None
+
+
+def test_testing_exports_are_exactly_the_curated_names() -> None:
+    """otel_llm.testing.__all__ is the documented testing API; each name resolves."""
+    assert set(otel_llm.testing.__all__) == TESTING
+    for name in TESTING:
+        assert getattr(otel_llm.testing, name) is not None
+
+
+def test_the_package_is_typed_and_versioned() -> None:
+    """py.typed ships with the package and the version comes from the installed metadata."""
+    from importlib import resources
+
+    assert resources.files("otel_llm").joinpath("py.typed").is_file()
+    assert otel_llm.__version__ != "0.0.0"
+
+
+def test_importing_the_package_builds_no_encoding_and_opens_no_socket() -> None:
+    """`import otel_llm` stays cheap: no tokenizer loaded, no network, no provider installed."""
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise AssertionError('network used at import')\n"
+        "socket.socket.connect = refuse\n"
+        "import otel_llm, otel_llm.tokens.encodings as e\n"
+        "assert e._cache == {}, 'an encoding was built at import'\n"
+        "from opentelemetry import trace\n"
+        "assert type(trace.get_tracer_provider()).__name__ == 'ProxyTracerProvider'\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
