@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
@@ -40,7 +40,7 @@ from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
 from otel_llm.usage import TokenUsage, usage_from_result
 
 if TYPE_CHECKING:
-    from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, Document, LLMResult
+    from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
 
 __all__ = [
     "CHUNK_INDEX",
@@ -241,17 +241,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             run.span.end(now)
             self._abandon_children(orphans, now)
 
-    @guarded
-    def on_llm_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._fail(run_id, error, self._clock())
-
     # --- chains and agents --------------------------------------------------------
     @guarded
     def on_chain_start(
@@ -280,28 +269,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._start_run(
             now, kind, name, f"{operation} {name}", SpanKind.INTERNAL, attrs, run_id, parent_run_id
         )
-
-    @guarded
-    def on_chain_end(
-        self,
-        outputs: dict[str, Any],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._end(run_id, self._clock())
-
-    @guarded
-    def on_chain_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._fail(run_id, error, self._clock())
 
     @guarded
     def on_agent_action(
@@ -384,17 +351,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._end(run_id, now)
 
     @guarded
-    def on_tool_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._fail(run_id, error, self._clock())
-
-    @guarded
     def on_retriever_start(
         self,
         serialized: dict[str, Any],
@@ -421,27 +377,17 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             parent_run_id,
         )
 
+    # Hooks that only end or fail their run share one body each.
     @guarded
-    def on_retriever_end(
-        self,
-        documents: Sequence[Document],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def _ended(self, *args: Any, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, self._clock())
 
     @guarded
-    def on_retriever_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def _failed(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._fail(run_id, error, self._clock())
+
+    on_chain_end = on_retriever_end = _ended
+    on_llm_error = on_chain_error = on_tool_error = on_retriever_error = _failed
 
     # --- run lifecycle --------------------------------------------------------------
     def _start_llm(
