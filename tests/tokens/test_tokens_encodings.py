@@ -151,7 +151,10 @@ import json, socket, sys
 def refuse(*args, **kwargs):
     raise OSError("network disabled by test")
 
-socket.socket = refuse
+# Refuse at the method level: replacing the class itself would break `ssl`'s import.
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.socket.sendto = refuse
 socket.create_connection = refuse
 socket.getaddrinfo = refuse
 
