@@ -1,0 +1,204 @@
+"""One instrumented SDK call, sync or async: prepare, start, call the SDK, end or wrap the stream.
+
+Preparing is ours and guarded: if it fails, or no handler would listen, the
+SDK is called exactly as the caller asked. The SDK's exceptions reach the
+caller unchanged (same object), after ``on_llm_error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai import AsyncStream, Stream
+from openai.lib.azure import BaseAzureClient
+
+from otel_llm.callbacks import AsyncCallbackManager, CallbackManager
+from otel_llm.callbacks._dispatch import handler_set
+from otel_llm.instrumentation.openai import _suppress
+from otel_llm.instrumentation.openai._call import Call, internal_error
+from otel_llm.instrumentation.openai._endpoints import Endpoint
+from otel_llm.instrumentation.openai._request import (
+    PROVIDER_AZURE,
+    PROVIDER_OPENAI,
+    Request,
+)
+from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
+from otel_llm.instrumentation.openai._stream_usage import (
+    StreamUsage,
+    known_to_accept,
+    needs_probe,
+    probe,
+)
+from otel_llm.instrumentation.openai._streams import TracedAsyncStream, TracedStream
+
+__all__ = ["Settings", "invoke_async", "invoke_sync"]
+
+# Set while an observed call runs the SDK method: a second wrapper of ours met further down
+# (another library's wrapper between a client wrapper and a class wrapper) passes through.
+_OBSERVING: ContextVar[bool] = ContextVar("otel_llm_openai_observing", default=False)
+
+#: The header the SDK's ``with_raw_response``/``with_streaming_response`` wrappers add.
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Who listens to a call and whether its stream may be asked for usage."""
+
+    handlers: tuple[Any, ...]
+    stream_usage: StreamUsage = True
+    # Holding the handlers' interned HandlerSet keeps its per-event plans between calls
+    # (runs are short: without a holder the set, and its plans, die with every call).
+    _plans: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_plans", handler_set(self.handlers))
+
+    def plus(self, other: Settings) -> Settings:
+        """``other``'s handlers added to ours; ``other`` (the narrower scope) sets stream_usage."""
+        return Settings((*self.handlers, *other.handlers), other.stream_usage)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    call: Call
+    manager: Any
+    event: tuple[dict[str, Any], list[Any], dict[str, Any]]
+    kwargs: dict[str, Any]
+    hide_usage: bool
+
+
+def _where(resource: Any) -> tuple[str, bool]:
+    """``(base URL, is Azure)`` of the resource's client."""
+    client = resource._client  # the SDK keeps no public link from a resource to its client
+    return str(client.base_url), isinstance(client, BaseAzureClient)
+
+
+def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
+             manager_cls: type[Any], base_url: str, azure: bool) -> _Prepared | None:
+    extra = kwargs.get("extra_headers")
+    if extra and RAW_RESPONSE_HEADER in extra:
+        return None  # with_raw_response / with_streaming_response: not observed (documented)
+    manager = manager_cls.configure(None, list(settings.handlers))
+    if not manager.handlers:
+        return None
+    kind = endpoint.kind
+    hide_usage = False
+    if kind == "chat" and kwargs.get("stream") is True:
+        given = kwargs.get("stream_options")
+        options: dict[str, Any] = dict(given) if isinstance(given, Mapping) else {}
+        if "include_usage" not in options and known_to_accept(settings.stream_usage, azure,
+                                                              base_url):
+            kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
+            hide_usage = True
+    request = Request(endpoint, kwargs, base_url, PROVIDER_AZURE if azure else PROVIDER_OPENAI)
+    manager.add_metadata(request.metadata(), inherit=False)
+    call = Call(request)
+    return _Prepared(call, manager, call.start_event(), kwargs, hide_usage)
+
+
+def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Messages given as a one-shot iterable, read once for both us and the SDK."""
+    messages = kwargs.get("messages")
+    if messages is None or isinstance(messages, list | tuple):
+        return kwargs
+    return {**kwargs, "messages": list(messages)}
+
+
+def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource: Any,
+                       kwargs: dict[str, Any], result: Any) -> None:
+    try:
+        base_url, azure = _where(resource)
+    except Exception as exc:
+        internal_error("details", exc)
+        return
+    _suppress.report(hook, endpoint.operation, PROVIDER_AZURE if azure else PROVIDER_OPENAI,
+                     base_url, kwargs, result)
+
+
+def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
+                args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
+    if _OBSERVING.get():
+        return original(resource, *args, **kwargs)
+    kwargs = _materialized(kwargs)
+    suppressed = _suppress.active()
+    if suppressed is not None:
+        result = original(resource, *args, **kwargs)
+        if suppressed[0] is not None:
+            _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
+        return result
+    try:
+        base_url, azure = _where(resource)
+        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure)
+    except Exception as exc:
+        internal_error("start", exc)
+        prepared = None
+    if prepared is None:
+        return original(resource, *args, **kwargs)
+    run = SyncRun(prepared.call)
+    run.start(prepared.manager, prepared.event)
+    observing = _OBSERVING.set(True)
+    try:
+        result = original(resource, *args, **prepared.kwargs)
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    finally:
+        _OBSERVING.reset(observing)
+    if isinstance(result, Stream):
+        try:
+            prepared.call.open_stream(prepared.hide_usage)
+            return TracedStream(result, run)
+        except Exception as exc:
+            internal_error("stream", exc)
+            run.end()
+            return result
+    run.end(result)
+    return result
+
+
+async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
+                       args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
+    if _OBSERVING.get():
+        return await original(resource, *args, **kwargs)
+    kwargs = _materialized(kwargs)
+    suppressed = _suppress.active()
+    if suppressed is not None:
+        result = await original(resource, *args, **kwargs)
+        if suppressed[0] is not None:
+            _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
+        return result
+    try:
+        base_url, azure = _where(resource)
+        if kwargs.get("stream") is True and needs_probe(settings.stream_usage, azure, base_url):
+            await asyncio.to_thread(probe, base_url)  # once per base URL, off the event loop
+        prepared = _prepare(endpoint, kwargs, settings, AsyncCallbackManager, base_url, azure)
+    except Exception as exc:
+        internal_error("start", exc)
+        prepared = None
+    if prepared is None:
+        return await original(resource, *args, **kwargs)
+    run = AsyncRun(prepared.call)
+    await run.start(prepared.manager, prepared.event)
+    observing = _OBSERVING.set(True)
+    try:
+        result = await original(resource, *args, **prepared.kwargs)
+    except BaseException as exc:
+        await run.fail(exc)
+        raise
+    finally:
+        _OBSERVING.reset(observing)
+    if isinstance(result, AsyncStream):
+        try:
+            prepared.call.open_stream(prepared.hide_usage)
+            return TracedAsyncStream(result, run)
+        except Exception as exc:
+            internal_error("stream", exc)
+            await run.end()
+            return result
+    await run.end(result)
+    return result

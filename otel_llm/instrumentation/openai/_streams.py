@@ -1,0 +1,134 @@
+"""Stand-ins for the SDK's ``Stream``/``AsyncStream`` that end the call's run exactly once.
+
+The caller gets a proxy that passes ``isinstance(x, openai.Stream)``, iterates,
+works as a context manager, closes, and hands every other attribute
+(``response``, ...) to the SDK's stream. Nothing is read before the caller
+iterates. The run ends when the stream is exhausted (``on_llm_end``), fails
+(``on_llm_error`` with the SDK's exception, re-raised unchanged), is closed
+(``on_llm_end`` with what arrived), or is dropped unclosed (``on_llm_error``
+with ``StreamAbandonedError``, from a ``weakref.finalize``; never ``__del__``).
+The proxy is its own iterator (``for c in create(...)`` keeps it alive while
+looping) and its generator holds the run but not the proxy, so dropping the
+proxy frees it at once, without waiting for the cycle collector.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import Any
+
+from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
+
+__all__ = ["TracedAsyncStream", "TracedStream"]
+
+
+def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
+    chunk = run.chunk
+    try:
+        for item in stream:
+            if chunk(item):
+                yield item
+    except GeneratorExit:  # our iterator was dropped or closed: close()/finalize decide
+        raise
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    run.end()
+
+
+async def _atraced(stream: Any, run: AsyncRun) -> AsyncIterator[Any]:
+    chunk = run.chunk
+    try:
+        async for item in stream:
+            if await chunk(item):
+                yield item
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        await run.fail(exc)
+        raise
+    await run.end()
+
+
+class TracedStream:
+    """An ``openai.Stream`` whose chunks feed the call's run."""
+
+    __slots__ = ("__weakref__", "_otel_iter", "_otel_run", "_otel_stream")
+
+    def __init__(self, stream: Any, run: SyncRun) -> None:
+        self._otel_stream = stream
+        self._otel_run = run
+        self._otel_iter = _traced(stream, run)
+        weakref.finalize(self, run.abandon).atexit = False  # not during interpreter shutdown
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:  # isinstance(proxy, openai.Stream) holds
+        return type(self._otel_stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._otel_stream, name)
+
+    def __iter__(self) -> TracedStream:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._otel_iter)
+
+    def __enter__(self) -> TracedStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self._otel_stream.close()
+        finally:
+            self._otel_run.end()
+
+    def __repr__(self) -> str:
+        return repr(self._otel_stream)
+
+
+class TracedAsyncStream:
+    """An ``openai.AsyncStream`` whose chunks feed the call's run."""
+
+    __slots__ = ("__weakref__", "_otel_iter", "_otel_run", "_otel_stream")
+
+    def __init__(self, stream: Any, run: AsyncRun) -> None:
+        self._otel_stream = stream
+        self._otel_run = run
+        self._otel_iter = _atraced(stream, run)
+        weakref.finalize(self, run.abandon).atexit = False
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        return type(self._otel_stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._otel_stream, name)
+
+    def __aiter__(self) -> TracedAsyncStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._otel_iter.__anext__()
+
+    async def __aenter__(self) -> TracedAsyncStream:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        try:
+            await self._otel_stream.close()
+        finally:
+            await self._otel_run.end()
+
+    def __repr__(self) -> str:
+        return repr(self._otel_stream)

@@ -1,0 +1,107 @@
+"""One owner per call: a framework that reports its own model calls silences the SDK layer.
+
+LangChain's ``ChatOpenAI`` calls the SDK itself and emits its own events; if
+the SDK layer emitted too, every call would be counted twice. The framework
+wraps its SDK call in :func:`suppress`; the SDK layer then emits nothing but
+still tells the framework what only it sees (server address, response id)
+through the optional ``on_details`` hook, called once per SDK call after the
+SDK returns, with a dict of :data:`DETAIL_KEYS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import urlsplit
+
+from otel_llm.instrumentation.openai._call import internal_error, logger
+
+__all__ = ["DETAIL_KEYS", "DetailsHook", "active", "report", "suppress"]
+
+#: ``on_details(details)``: called with SDK-level facts of a suppressed call.
+DetailsHook = Callable[[dict[str, Any]], None]
+
+#: Keys a details dict may carry (a key is left out when its value is unknown).
+DETAIL_KEYS = (
+    "operation",  # "chat.completions.create", "embeddings.create", ...
+    "provider",  # "openai" or "azure.ai.openai"
+    "base_url",
+    "server.address",
+    "server.port",
+    "request_model",
+    "stream",
+    "response_id",  # non-streamed calls only: a stream's id is in its chunks
+    "response_model",
+    "system_fingerprint",
+    "request_id",  # the x-request-id header, when the SDK exposes it
+)
+
+# Holds a 1-tuple (hook or None) while suppressed, None otherwise.
+_SUPPRESSED: ContextVar[tuple[DetailsHook | None] | None] = ContextVar(
+    "otel_llm_openai_suppressed", default=None
+)
+
+
+@contextmanager
+def suppress(on_details: DetailsHook | None = None) -> Iterator[None]:
+    """SDK calls in this block (and tasks/threads started in it) emit no callback events."""
+    token = _SUPPRESSED.set((on_details,))
+    try:
+        yield
+    finally:
+        try:
+            _SUPPRESSED.reset(token)
+        except ValueError:  # exited in another context (a generator closed elsewhere)
+            _SUPPRESSED.set(None)
+
+
+def active() -> tuple[DetailsHook | None] | None:
+    return _SUPPRESSED.get()
+
+
+def report(hook: DetailsHook, operation: str, provider: str, base_url: str,
+           kwargs: dict[str, Any], result: Any) -> None:
+    """Call ``hook`` with what the SDK layer knows of a call; its errors are logged only."""
+    try:
+        details = _details(operation, provider, base_url, kwargs, result)
+    except Exception as exc:
+        internal_error("details", exc)
+        return
+    try:
+        hook(details)
+    except Exception:
+        logger.warning("openai suppress() details hook failed", exc_info=True)
+
+
+def _details(operation: str, provider: str, base_url: str, kwargs: dict[str, Any],
+             result: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"operation": operation, "provider": provider,
+                               "base_url": base_url, "stream": kwargs.get("stream") is True}
+    parts = urlsplit(base_url)
+    if parts.hostname:
+        details["server.address"] = parts.hostname
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+        if port:
+            details["server.port"] = port
+    model = kwargs.get("model")
+    if isinstance(model, str):
+        details["request_model"] = model
+    if hasattr(result, "http_response") and callable(getattr(result, "parse", None)):
+        headers = result.headers  # with_raw_response: the framework parses it itself
+        if not details["stream"]:
+            result = result.parse()  # cached by the SDK: the framework's parse() gets the same
+    else:
+        headers = getattr(getattr(result, "response", None), "headers", None)  # a Stream
+    for key, attr in (("response_id", "id"), ("response_model", "model"),
+                      ("system_fingerprint", "system_fingerprint"),
+                      ("request_id", "_request_id")):
+        value = getattr(result, attr, None)
+        if isinstance(value, str) and value:
+            details[key] = value
+    if "request_id" not in details and headers is not None:
+        request_id = headers.get("x-request-id")
+        if request_id:
+            details["request_id"] = request_id
+    return details

@@ -1,0 +1,117 @@
+"""OpenAIInstrumentor: the OpenTelemetry entry point, in process and under
+``opentelemetry-instrument`` (zero code).
+
+The zero-code test needs the package's entry point
+``[project.entry-points.opentelemetry_instrumentor] otel_llm_openai =
+"otel_llm.instrumentation.openai:OpenAIInstrumentor"`` to be installed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import openai
+import pytest
+from openai.resources.chat.completions.completions import Completions
+
+from otel_llm import semconv
+from otel_llm.devserver import ModelServer
+from otel_llm.instrumentation.openai import OpenAIInstrumentor, is_instrumented, openai_callbacks
+from otel_llm.testing.otel import InMemoryTelemetry
+
+from .support import USER, Recorder
+
+SCRIPT = textwrap.dedent("""
+    import json, os
+    import openai
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    # The app's own tracing setup; the handler installed by opentelemetry-instrument uses
+    # the global provider, whenever it is set.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+
+    client = openai.OpenAI(base_url=os.environ["DEVSERVER_URL"], api_key="sk-test")
+    messages = [{"role": "user", "content": "hi"}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    for _ in client.chat.completions.create(model="gpt-4o-mini+len=7", messages=messages,
+                                            stream=True):
+        pass
+    print(json.dumps([{"name": s.name, "attributes": dict(s.attributes)}
+                      for s in exporter.get_finished_spans()]))
+""")
+
+
+def test_entry_point_is_registered() -> None:
+    """The installed package exposes the instrumentor under opentelemetry_instrumentor."""
+    found = {ep.name: ep.value for ep in entry_points(group="opentelemetry_instrumentor")}
+    assert found.get("otel_llm_openai") == "otel_llm.instrumentation.openai:OpenAIInstrumentor"
+
+
+def test_zero_code_with_opentelemetry_instrument(server: ModelServer, tmp_path: Path) -> None:
+    """`opentelemetry-instrument python app.py` instruments an app that never imports
+    otel_llm: its two calls become two chat spans, the streamed one with usage."""
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "DEVSERVER_URL": server.base_url, "OTEL_TRACES_EXPORTER": "none",
+           "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+    tool = Path(sys.executable).parent / "opentelemetry-instrument"
+    done = subprocess.run([str(tool), sys.executable, str(script)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    spans = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [s["name"] for s in spans] == ["chat gpt-4o-mini", "chat gpt-4o-mini+len=7"]
+    streamed = spans[1]["attributes"]
+    assert streamed[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
+    assert streamed[semconv.GEN_AI_PROVIDER_NAME] == "openai"
+
+
+def test_instrumentor_in_process(client: openai.OpenAI) -> None:
+    """instrument(tracer_provider=, meter_provider=) installs the OpenTelemetry handler with
+    those providers; uninstrument() restores the SDK."""
+    original = Completions.create
+    instrumentor = OpenAIInstrumentor()
+    assert instrumentor.instrumentation_dependencies() == ("openai >= 3.0",)
+    with InMemoryTelemetry() as otel:
+        instrumentor.instrument(tracer_provider=otel.tracer_provider,
+                                meter_provider=otel.meter_provider)
+        try:
+            assert is_instrumented()
+            client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+            span = otel.span("chat gpt-4o-mini")
+            assert (span.attributes or {})[semconv.GEN_AI_USAGE_INPUT_TOKENS] > 0
+        finally:
+            instrumentor.uninstrument()
+    assert Completions.create is original and not is_instrumented()
+
+
+def test_instrumentor_without_telemetry_module(client: openai.OpenAI,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """If otel_llm.telemetry cannot be imported, the SDK is still instrumented (scoped
+    handlers work) and the missing handler is logged."""
+    monkeypatch.setitem(sys.modules, "otel_llm.telemetry", None)  # import raises ImportError
+    instrumentor = OpenAIInstrumentor()
+    with caplog.at_level(logging.WARNING):
+        instrumentor.instrument()
+    try:
+        assert is_instrumented()
+        assert "otel_llm.telemetry is unavailable" in caplog.text
+        scoped = Recorder()
+        with openai_callbacks(scoped):
+            client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+        assert scoped.hooks == ["chat_start", "end"]
+    finally:
+        instrumentor.uninstrument()
