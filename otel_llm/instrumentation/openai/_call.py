@@ -97,6 +97,22 @@ class Call:
         return acc
 
     # --- end ----------------------------------------------------------------------
+    def fold(self, chunk: Any) -> bool:
+        """Fold one streamed chunk in; its tokens wait in ``pending``. False: hide the chunk.
+
+        A failure in our folding is logged and the chunk shown as is; chunks read
+        after the run ended leave nothing to emit.
+        """
+        try:
+            show: bool = self.acc.on_chunk(chunk, self.pending)  # type: ignore[union-attr]
+        except Exception as exc:
+            internal_error("chunk", exc)
+            self.pending.clear()
+            return True
+        if self.ended:
+            self.pending.clear()
+        return show
+
     def claim_end(self) -> bool:
         """True for the first caller only: whoever gets it emits the run's end."""
         if self._end.acquire(blocking=False):

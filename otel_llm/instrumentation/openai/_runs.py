@@ -48,19 +48,12 @@ class SyncRun:
 
     def chunk(self, chunk: Any) -> bool:
         """Fold one streamed chunk in and emit its tokens; False: hide it from the caller."""
-        call = self.call
-        pending = call.pending
-        try:
-            show = call.acc.on_chunk(chunk, pending)  # type: ignore[union-attr]
-        except Exception as exc:
-            internal_error("chunk", exc)
-            pending.clear()
-            return True
+        show = self.call.fold(chunk)
+        pending = self.call.pending
         if pending:
-            if not call.ended:
-                emit = self.run.on_llm_new_token  # type: ignore[union-attr]
-                for text, gen_chunk in pending:
-                    emit(text, chunk=gen_chunk)
+            emit = self.run.on_llm_new_token  # type: ignore[union-attr]
+            for text, gen_chunk in pending:
+                emit(text, chunk=gen_chunk)
             pending.clear()
         return show
 
@@ -95,19 +88,12 @@ class AsyncRun:
         self.run = (await start(serialized, inputs, **kwargs))[0]
 
     async def chunk(self, chunk: Any) -> bool:
-        call = self.call
-        pending = call.pending
-        try:
-            show = call.acc.on_chunk(chunk, pending)  # type: ignore[union-attr]
-        except Exception as exc:
-            internal_error("chunk", exc)
-            pending.clear()
-            return True
+        show = self.call.fold(chunk)
+        pending = self.call.pending
         if pending:
-            if not call.ended:
-                emit = self.run.on_llm_new_token  # type: ignore[union-attr]
-                for text, gen_chunk in pending:
-                    await emit(text, chunk=gen_chunk)
+            emit = self.run.on_llm_new_token  # type: ignore[union-attr]
+            for text, gen_chunk in pending:
+                await emit(text, chunk=gen_chunk)
             pending.clear()
         return show
 
