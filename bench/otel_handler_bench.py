@@ -11,9 +11,10 @@ ratio is the median over rounds of (contender / no handler).
 
 The ``per token`` column times 20,000 ``on_llm_new_token`` events on one open
 run, the hot path during a stream (including the per-chunk histogram values the
-handler buffers and records later). The last contender uses a no-op
-MeterProvider: the difference to ``chunk_events=first`` is what the SDK's
-``Histogram.record`` costs (one per chunk for ``time_per_output_chunk``).
+handler buffers and records later). ``chunk_metrics`` rows show what the
+``time_per_output_chunk`` histogram costs: every gap (one SDK ``Histogram.record``
+per chunk), the default sample of one gap in 10, or none. The last contender
+uses a no-op MeterProvider (spans only).
 """
 
 from __future__ import annotations
@@ -91,19 +92,21 @@ def _tokens(handlers: list[Any]) -> Callable[[], float]:
 
 def run(rounds: int = 5) -> dict[str, Any]:
     """Median seconds per run and per token event, and ratios to no handler."""
-    telemetries = {mode: InMemoryTelemetry() for mode in MODES}
+    telemetries: dict[str, InMemoryTelemetry] = {}
     handlers: dict[str, list[Any]] = {"no handler": []}
-    for mode, telemetry in telemetries.items():
-        handlers[f"chunk_events={mode}"] = [telemetry.handler(chunk_events=mode)]
-    spans_only = InMemoryTelemetry()
-    telemetries["spans only"] = spans_only
-    handlers["chunk_events=first, no metrics"] = [
-        spans_only.handler(chunk_events="first", meter_provider=NoOpMeterProvider())
-    ]
+
+    def add(name: str, **options: Any) -> None:
+        telemetry = telemetries[name] = InMemoryTelemetry()
+        handlers[name] = [telemetry.handler(**options)]
+
+    for mode in MODES:
+        add(f"chunk_events={mode}", chunk_events=mode)
+    add("chunk_metrics=all (every gap)", chunk_metrics="all")
+    add("chunk_metrics=off", chunk_metrics="off")
+    add("chunk_events=first, no metrics", meter_provider=NoOpMeterProvider())
     contenders: dict[str, Callable[[], float]] = {}
     for name, hs in handlers.items():
-        telemetry = telemetries.get(name.removeprefix("chunk_events="), spans_only)
-        contenders[f"runs|{name}"] = _runs(hs, telemetry)
+        contenders[f"runs|{name}"] = _runs(hs, telemetries.get(name))
         contenders[f"tokens|{name}"] = _tokens(hs)
     timings = interleaved(contenders, rounds)
     results: dict[str, Any] = {}

@@ -174,7 +174,12 @@ def server_attributes(base_url: str) -> tuple[tuple[str, Any], ...]:
 
 
 def llm_response_attributes(response: Any) -> Attributes:
-    """Response id, model and finish reasons, from ``llm_output`` or the first message."""
+    """Response id, model and finish reasons, from ``llm_output`` or the first message.
+
+    ``llm_output["base_url"]`` (the endpoint, when only the end of a run knows
+    it: the LangChain bridge learns it from the SDK layer) adds the server
+    attributes.
+    """
     llm_output = getattr(response, "llm_output", None) or {}
     generations = [g for gens in getattr(response, "generations", None) or [] for g in gens]
     first_meta = _response_metadata(generations[0]) if generations else {}
@@ -190,6 +195,9 @@ def llm_response_attributes(response: Any) -> Attributes:
     reasons = [r for r in (finish_reason(g) for g in generations) if r]
     if reasons:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+    base_url = llm_output.get("base_url")
+    if isinstance(base_url, str) and base_url:
+        attrs.update(server_attributes(base_url))
     return attrs
 
 

@@ -6,18 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram, Meter
+from opentelemetry.trace import INVALID_SPAN, set_span_in_context
 
 from otel_llm import semconv
 from otel_llm.telemetry.runs import Run
 from otel_llm.usage import TokenUsage
 
-__all__ = ["Instruments", "metric_attributes"]
+__all__ = ["NO_EXEMPLAR", "Instruments", "metric_attributes"]
 
 _NS = 1e9
-#: Per-chunk values need no exemplar (and sampling one costs ~15 % of a record).
-_NO_EXEMPLAR = Context()
+#: Exemplars (trace links, ~15 % of a record's cost) go on durations only: tokens,
+#: cost and chunk gaps are read as totals and distributions, never clicked through.
+#: Not an empty Context: the SDK treats a falsy one as "use the current context".
+NO_EXEMPLAR = set_span_in_context(INVALID_SPAN)
 
 
 class Instruments:
@@ -63,8 +65,8 @@ class Instruments:
             explicit_bucket_boundaries_advisory=semconv.COST_BUCKETS,
         )
 
-    # Exemplars of the per-run values point at the run's own span (``run.context``),
-    # not at whatever span happens to be current when the run ends.
+    # Exemplars of durations point at the run's own span (``run.context``), not at
+    # whatever span happens to be current when the run ends.
 
     def record_first_chunk(self, run: Run, seconds: float) -> None:
         self.time_to_first_chunk.record(seconds, run.metric_attrs, run.context)
@@ -81,7 +83,7 @@ class Instruments:
             return
         record, attrs = self.time_per_output_chunk.record, run.metric_attrs
         for gap in gaps:
-            record(gap if gap > 0 else 0.0, attrs, _NO_EXEMPLAR)
+            record(gap if gap > 0 else 0.0, attrs, NO_EXEMPLAR)
         del gaps[:]
 
     def record_usage(self, run: Run, usage: TokenUsage, attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class Instruments:
         ):
             if count is not None:
                 self.token_usage.record(
-                    count, {**attrs, semconv.GEN_AI_TOKEN_TYPE: kind}, run.context
+                    count, {**attrs, semconv.GEN_AI_TOKEN_TYPE: kind}, NO_EXEMPLAR
                 )
         return attrs
 

@@ -48,6 +48,8 @@ class Run:
     last_chunk_ns: int = 0
     #: Seconds between chunks, recorded as metrics at the end of the run (see handler).
     chunk_gaps: array[float] | None = None
+    #: ``chunk % N`` of the chunks whose gap is sampled (see the handler's ``chunk_metrics``).
+    gap_phase: int = 0
     children: set[UUID] = field(default_factory=set)
     _context: Context | None = None
 

@@ -274,8 +274,8 @@ def test_first_token_event_and_time_to_first_chunk(
 def test_time_per_output_chunk_one_value_per_chunk_after_the_first(
     otel: InMemoryTelemetry, clock: FakeClock
 ) -> None:
-    """N chunks give N-1 values of the gap between consecutive chunks."""
-    handler = otel.handler(clock=clock)
+    """chunk_metrics="all": N chunks give N-1 values of the gap between consecutive chunks."""
+    handler = otel.handler(clock=clock, chunk_metrics="all")
     run = chat_start(handler)
     stream(handler, run, 11, clock, gap=0.02)
     handler.on_llm_end(chat_result(), run_id=run)
@@ -287,7 +287,7 @@ def test_time_per_output_chunk_one_value_per_chunk_after_the_first(
 
 def test_long_streams_record_chunk_gaps_before_the_end(otel: InMemoryTelemetry) -> None:
     """Chunk gaps are buffered per run but never more than a bounded number of them."""
-    handler = otel.handler()
+    handler = otel.handler(chunk_metrics="all")
     run = chat_start(handler)
     stream(handler, run, 3000)
     [point] = otel.metric_points(semconv.METRIC_TIME_PER_OUTPUT_CHUNK)
@@ -295,6 +295,56 @@ def test_long_streams_record_chunk_gaps_before_the_end(otel: InMemoryTelemetry) 
     handler.on_llm_end(chat_result(), run_id=run)
     [point] = otel.metric_points(semconv.METRIC_TIME_PER_OUTPUT_CHUNK)
     assert point.count == 2999
+
+
+def test_sampled_chunk_gaps_cover_every_position_once_over_n_runs(
+    otel: InMemoryTelemetry, clock: FakeClock
+) -> None:
+    """chunk_metrics=N records one gap in N, rotating which ones run by run: N identical
+    streams together record each gap position exactly once (the distribution is kept)."""
+    every = 4
+    handler = otel.handler(clock=clock, chunk_metrics=every)
+    for _ in range(every):
+        run = chat_start(handler)
+        # Gap k (before chunk k+1) lasts k ms, so the sum tells which gaps were taken.
+        handler.on_llm_new_token("t", run_id=run)
+        for k in range(1, 11):
+            clock.advance(k / 1000)
+            handler.on_llm_new_token("t", run_id=run)
+        handler.on_llm_end(chat_result(), run_id=run)
+    [point] = otel.metric_points(semconv.METRIC_TIME_PER_OUTPUT_CHUNK)
+    assert point.count == 10
+    assert point.sum == pytest.approx(sum(range(1, 11)) / 1000)
+    assert (point.min, point.max) == (pytest.approx(0.001), pytest.approx(0.010))
+
+
+def test_default_chunk_metrics_sample_one_gap_in_20(otel: InMemoryTelemetry) -> None:
+    """By default a 201-chunk stream records 10 of its 200 gaps (one SDK record costs
+    about as much as the SDK's parsing of a chunk)."""
+    handler = otel.handler()
+    run = chat_start(handler)
+    stream(handler, run, 201)
+    handler.on_llm_end(chat_result(), run_id=run)
+    [point] = otel.metric_points(semconv.METRIC_TIME_PER_OUTPUT_CHUNK)
+    assert point.count == 10
+
+
+def test_chunk_metrics_off_records_no_gaps(otel: InMemoryTelemetry) -> None:
+    """chunk_metrics="off": no time_per_output_chunk, TTFT still recorded."""
+    handler = otel.handler(chunk_metrics="off")
+    run = chat_start(handler)
+    stream(handler, run, 30)
+    handler.on_llm_end(chat_result(), run_id=run)
+    assert otel.metric_points(semconv.METRIC_TIME_PER_OUTPUT_CHUNK) == []
+    assert len(otel.metric_points(semconv.METRIC_TIME_TO_FIRST_CHUNK)) == 1
+
+
+@pytest.mark.parametrize("bad", ["first", 0, -1, True, 2.5])
+def test_invalid_chunk_metrics_is_a_configuration_error(bad: Any) -> None:
+    """A chunk_metrics value that is not off/all/N>=1 names the setting."""
+    with pytest.raises(ConfigurationError) as info:
+        OpenTelemetryCallbackHandler(chunk_metrics=bad)
+    assert info.value.setting == "chunk_metrics"
 
 
 @pytest.mark.parametrize(
@@ -517,7 +567,7 @@ def test_hooks_never_raise_and_failures_are_logged_once(
 
 def test_token_hook_failure_is_contained(otel: InMemoryTelemetry) -> None:
     """A failure on the per-token path is counted and the run still ends normally."""
-    handler = otel.handler(clock=iter_clock([1, 2, "broken", 4, 5]))
+    handler = otel.handler(clock=iter_clock([1, 2, "broken", 4, 5]), chunk_metrics="all")
     run = chat_start(handler)
     handler.on_llm_new_token("a", run_id=run)
     handler.on_llm_new_token("b", run_id=run)
@@ -575,17 +625,20 @@ def test_multiple_generations_finish_reasons(otel: InMemoryTelemetry) -> None:
 
 
 def test_exemplars_point_at_the_llm_span(otel: InMemoryTelemetry) -> None:
-    """Duration and token exemplars link to the run's own span, not whatever span is current."""
+    """Duration exemplars link to the run's own span, not whatever span is current; token
+    and cost values carry none (read as totals, and an exemplar costs ~15 % of a record)."""
     handler = otel.handler()
     tracer = otel.tracer_provider.get_tracer("app")
     with tracer.start_as_current_span("request"):
         run = chat_start(handler)
         handler.on_llm_end(chat_result(), run_id=run)
     llm_span_id = otel.span(SPAN).context.span_id
-    for name in (semconv.METRIC_OPERATION_DURATION, semconv.METRIC_TOKEN_USAGE):
-        for point in otel.metric_points(name):
-            assert point.exemplars, name
-            assert {e.span_id for e in point.exemplars} == {llm_span_id}, name
+    [duration] = otel.metric_points(semconv.METRIC_OPERATION_DURATION)
+    assert {e.span_id for e in duration.exemplars} == {llm_span_id}
+    for name in (semconv.METRIC_TOKEN_USAGE, semconv.METRIC_COST):
+        points = otel.metric_points(name)
+        assert points, name
+        assert all(not point.exemplars for point in points), name
 
 
 def test_cache_creation_tokens(otel: InMemoryTelemetry) -> None:

@@ -16,7 +16,9 @@ def test_names_units_and_buckets() -> None:
     """Every histogram is exported under its semconv name, unit and explicit buckets."""
     reader = InMemoryMetricReader()
     handler = OpenTelemetryCallbackHandler(
-        meter_provider=MeterProvider(metric_readers=[reader]), cost_fn=lambda model, usage: 0.5
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        cost_fn=lambda model, usage: 0.5,
+        chunk_metrics="all",
     )
     run = chat_start(handler)
     stream(handler, run, 3)
