@@ -41,7 +41,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.util._once import Once
 
-from otel_llm import configuration, semconv
+from otel_llm import semconv
+from otel_llm.configuration import guard
 from otel_llm.configuration import Telemetry, configure
 from otel_llm.errors import ConfigurationError
 from otel_llm.schema import AIMessage, ChatGeneration, HumanMessage, LLMResult
@@ -101,7 +102,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("OTEL_"):
             monkeypatch.delenv(name)
     _reset_otel_globals()
-    configuration._EXPORT_LOG_FILTER.reset()
+    guard.EXPORT_LOG_FILTER.reset()
     yield
     _reset_otel_globals()
 
@@ -772,7 +773,7 @@ def test_shutdown_with_a_dead_collector_is_bounded(protocol: str, make: Any) -> 
 
 def test_rate_limited_log_filter() -> None:
     """The export-log filter lets one record per message through per interval, then counts."""
-    limiter = configuration._OncePerInterval(interval=0.2)
+    limiter = guard.OncePerInterval(interval=0.2)
     record = logging.LogRecord(
         "opentelemetry.x", logging.ERROR, __file__, 1, "Failed %s", ("a",), None
     )
@@ -812,9 +813,9 @@ def test_breaker_stops_encoding_during_an_outage_then_probes(
 ) -> None:
     """After a failure batches are dropped unsent; probes are small; recovery is logged once."""
     now = [100.0]
-    monkeypatch.setattr(configuration.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(guard.time, "monotonic", lambda: now[0])
     inner = _FlakyExporter()
-    breaker = configuration._SpanBreaker(inner, "otlp")  # type: ignore[arg-type]
+    breaker = guard.SpanBreaker(inner, "otlp")  # type: ignore[arg-type]
     batch = list(range(100))
     caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
     assert breaker.export(batch).name == "FAILURE"  # type: ignore[arg-type]

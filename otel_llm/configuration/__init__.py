@@ -1,0 +1,287 @@
+"""``configure()``: the one place that builds OpenTelemetry SDK pipelines.
+
+It reads the standard ``OTEL_*`` variables the way the SDK does (the SDK's
+exporters, processors and ``Resource.create`` read most of them themselves),
+rejects invalid values up front with a ``ConfigurationError`` naming the
+setting, and returns a ``Telemetry`` handle whose ``force_flush()`` and
+``shutdown()`` are bounded by timeouts and registered with ``atexit``.
+
+Exporting never blocks or raises into the application: spans and log records
+go through bounded batch queues, metrics through a periodic reader, each on its
+own thread. While a collector keeps failing, span and log batches are dropped
+without being encoded (encoding costs more CPU than creating the span, and
+competes with the application for the GIL), and the SDK's repeated
+export-failure messages are rate-limited to one per kind per minute.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from otel_llm import settings
+from otel_llm.configuration.exporters import (
+    Exporters,
+    env_int,
+    exporter_names,
+    millis,
+    prometheus,
+)
+from otel_llm.configuration.exporters import (
+    resource as build_resource,
+)
+from otel_llm.configuration.guard import (
+    LogBreaker,
+    SpanBreaker,
+    bounded,
+    quietly,
+    rate_limit_export_logs,
+)
+from otel_llm.configuration.providers import existing
+from otel_llm.configuration.providers import install as install_globals
+from otel_llm.errors import ConfigurationError
+from otel_llm.telemetry import CaptureMode, OpenTelemetryCallbackHandler
+from otel_llm.telemetry.content import capture_mode_from_env, parse_capture_mode
+
+__all__ = ["Telemetry", "configure"]
+
+_log = logging.getLogger("otel_llm.configuration")
+
+_DEFAULT_QUEUE_SIZE = 2048
+_DEFAULT_PROMETHEUS_PORT = 9464
+
+
+class Telemetry:
+    """What ``configure()`` built. Providers it reused from the application are not shut down."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider,
+        meter_provider: metrics.MeterProvider,
+        logger_provider: _logs.LoggerProvider | None,
+        capture_content: CaptureMode,
+        owned: list[Any],
+        exporters: list[Any],
+        prometheus_server: Any = None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.logger_provider = logger_provider
+        self.capture_content = capture_content
+        self._owned = owned
+        self._exporters = exporters
+        self._prometheus_server = prometheus_server
+        self._handlers: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._shut_down = False
+        atexit.register(self._at_exit)
+
+    @property
+    def prometheus_port(self) -> int | None:
+        """The port the Prometheus endpoint listens on (useful with ``prometheus_port=0``)."""
+        server = self._prometheus_server
+        return int(server.server_port) if server is not None else None
+
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        """A callback handler bound to these providers; ``kwargs`` go to its constructor."""
+        kwargs.setdefault("tracer_provider", self.tracer_provider)
+        kwargs.setdefault("meter_provider", self.meter_provider)
+        kwargs.setdefault("logger_provider", self.logger_provider)
+        kwargs.setdefault("capture_content", self.capture_content)
+        handler = OpenTelemetryCallbackHandler(**kwargs)
+        self._handlers.add(handler)
+        return handler
+
+    def force_flush(self, timeout: float = 5.0) -> bool:
+        """Export what is queued; ``False`` if that did not finish within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+
+        def flush() -> bool:
+            ok = True
+            for provider in self._owned:
+                left = max(deadline - time.monotonic(), 0.0)
+                ok = provider.force_flush(timeout_millis=int(left * 1000)) is not False and ok
+            return ok
+
+        return bounded(flush, timeout, "force_flush")
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """End open runs, export what is left, stop the exporters; idempotent, bounded."""
+        with self._lock:
+            if self._shut_down:
+                return True
+            self._shut_down = True
+        atexit.unregister(self._at_exit)
+        for handler in list(self._handlers):
+            handler.close()
+        deadline = time.monotonic() + timeout
+
+        def stop() -> bool:
+            for provider in self._owned:
+                if isinstance(provider, MeterProvider):
+                    provider.shutdown(timeout_millis=max(deadline - time.monotonic(), 0) * 1000)
+                else:
+                    provider.shutdown()
+            return True
+
+        done = bounded(stop, timeout, "shutdown")
+        if not done:
+            # Abort retries and in-flight requests so the export threads end soon too.
+            for exporter in self._exporters:
+                quietly(exporter.shutdown)
+        if self._prometheus_server is not None:
+            quietly(self._prometheus_server.shutdown)
+            quietly(self._prometheus_server.server_close)
+        return done
+
+    def _at_exit(self) -> None:
+        self.shutdown()
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    environment: str | None = None,
+    resource_attributes: Mapping[str, Any] | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    traces_exporter: str | None = None,
+    metrics_exporter: str | None = None,
+    logs_exporter: str | None = None,
+    export_timeout: float | None = None,
+    metric_export_interval: float | None = None,
+    max_queue_size: int | None = None,
+    prometheus_port: int | None = None,
+    prometheus_host: str = "127.0.0.1",
+    capture_content: CaptureMode | str | bool | None = None,
+    install: bool = True,
+    on_existing_provider: Literal["reuse", "raise"] = "reuse",
+) -> Telemetry:
+    """Build tracer, meter (and, for content events, logger) providers with exporters.
+
+    Arguments win over environment variables; environment variables win over
+    defaults (OTLP over gRPC to ``localhost:4317``). ``endpoint`` is a base URL
+    for both protocols. ``export_timeout`` and ``metric_export_interval`` are in
+    seconds. ``max_queue_size`` bounds the span and log queues (default 2048).
+    ``prometheus_port`` adds a pull endpoint on ``prometheus_host`` (needs the
+    ``prometheus`` extra). A LoggerProvider is built only when
+    ``capture_content`` (or its variable) asks for events.
+
+    With ``install=True`` the providers become the global ones, unless the
+    application already installed SDK providers: those are reused as they are
+    (their exporters untouched, not shut down by the handle), or
+    ``on_existing_provider="raise"`` refuses.
+    """
+    if on_existing_provider not in ("reuse", "raise"):
+        raise ConfigurationError("on_existing_provider", f"{on_existing_provider!r}: reuse|raise")
+    mode = (
+        capture_mode_from_env()
+        if capture_content is None
+        else parse_capture_mode(capture_content, "capture_content")
+    )
+    settings.check_environment()
+    if endpoint is not None:
+        settings.check_url("endpoint", endpoint)
+    if protocol is not None:
+        protocol = settings.check_protocol("protocol", protocol)
+    if headers is not None:
+        settings.check_headers("headers", headers)
+    settings.check_positive("export_timeout", export_timeout)
+    settings.check_positive("metric_export_interval", metric_export_interval)
+    if max_queue_size is not None and (not isinstance(max_queue_size, int) or max_queue_size < 1):
+        raise ConfigurationError("max_queue_size", f"must be an int >= 1, got {max_queue_size!r}")
+    if prometheus_port is not None and (
+        not isinstance(prometheus_port, int) or not 0 <= prometheus_port <= 65535
+    ):
+        raise ConfigurationError("prometheus_port", f"must be 0-65535, got {prometheus_port!r}")
+
+    names = {
+        "traces": exporter_names("traces", traces_exporter, "traces_exporter"),
+        "metrics": exporter_names("metrics", metrics_exporter, "metrics_exporter"),
+        "logs": exporter_names("logs", logs_exporter, "logs_exporter") if mode.as_event else [],
+    }
+    if "prometheus" in names["metrics"]:
+        names["metrics"].remove("prometheus")
+        if prometheus_port is None:
+            prometheus_port = int(
+                os.environ.get(settings.PROMETHEUS_PORT) or _DEFAULT_PROMETHEUS_PORT
+            )
+            prometheus_host = os.environ.get(settings.PROMETHEUS_HOST) or prometheus_host
+    otlp = Exporters(endpoint, protocol, headers, export_timeout)
+    resource = build_resource(service_name, service_version, environment, resource_attributes)
+    # The SDK rejects a batch larger than its queue: keep them consistent.
+    queue = max_queue_size or env_int("OTEL_BSP_MAX_QUEUE_SIZE", _DEFAULT_QUEUE_SIZE)
+    batch = min(queue, env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512))
+    owned: list[Any] = []
+
+    tracer_provider = existing("traces", install, on_existing_provider)
+    if tracer_provider is None:
+        sdk_tracer = TracerProvider(resource=resource, shutdown_on_exit=False)
+        for name in names["traces"]:
+            span_exporter = SpanBreaker(otlp.build("traces", name), name)
+            sdk_tracer.add_span_processor(
+                BatchSpanProcessor(span_exporter, max_queue_size=queue, max_export_batch_size=batch)
+            )
+        owned.append(sdk_tracer)
+        tracer_provider = sdk_tracer
+
+    prometheus_server = None
+    meter_provider = existing("metrics", install, on_existing_provider)
+    if meter_provider is None:
+        readers: list[MetricReader] = []
+        for name in names["metrics"]:
+            exporter = otlp.build("metrics", name)
+            if isinstance(exporter, MetricReader):  # a pull exporter registered by name
+                readers.append(exporter)
+                continue
+            readers.append(
+                PeriodicExportingMetricReader(
+                    exporter,
+                    export_interval_millis=millis(metric_export_interval),
+                    export_timeout_millis=millis(export_timeout),
+                )
+            )
+        if prometheus_port is not None:
+            reader, prometheus_server = prometheus(prometheus_host, prometheus_port)
+            readers.append(reader)
+        sdk_meter = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+        owned.append(sdk_meter)
+        meter_provider = sdk_meter
+
+    logger_provider: _logs.LoggerProvider | None = None
+    if mode.as_event:
+        logger_provider = existing("logs", install, on_existing_provider)
+        if logger_provider is None:
+            sdk_logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
+            for name in names["logs"]:
+                log_exporter = LogBreaker(otlp.build("logs", name), name)
+                sdk_logger.add_log_record_processor(
+                    BatchLogRecordProcessor(
+                        log_exporter, max_queue_size=queue, max_export_batch_size=batch
+                    )
+                )
+            owned.append(sdk_logger)
+            logger_provider = sdk_logger
+
+    if install:
+        install_globals(owned)
+    rate_limit_export_logs()
+    return Telemetry(
+        tracer_provider, meter_provider, logger_provider, mode, owned, otlp.built, prometheus_server
+    )
