@@ -10,7 +10,19 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="otel-llm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the seed's scenarios against the embedded model")
+    demo = sub.add_parser(
+        "demo",
+        help="run the seed's scenarios on the instrumented OpenAI SDK",
+        description="Runs the seed's scenarios against OPENAI_API_KEY / OPENAI_BASE_URL "
+        "(model: OTEL_LLM_DEMO_MODEL) or the embedded model server, and exports the "
+        "telemetry over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT, or a collector found on "
+        "localhost:4317; Jaeger links use OTEL_LLM_JAEGER_URL) or shows it in the terminal.",
+    )
+    demo.add_argument("--export", choices=("auto", "otlp", "memory"), default="auto",
+                      help="where telemetry goes; auto: a collector if configured or found, "
+                      "else the terminal (default: auto)")
+    demo.add_argument("--no-progress", action="store_true",
+                      help="no spinner, even on a terminal")
     sub.add_parser("serve-model", add_help=False,
                    help="run the embedded OpenAI-compatible model server (see --help)")
     if args[:1] == ["serve-model"]:
@@ -21,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if parsed.command == "demo":
         from otel_llm.demo import run_demo
 
-        return run_demo()
+        return run_demo(export=parsed.export, progress=False if parsed.no_progress else None)
     return 2  # unreachable: argparse rejects unknown commands
 
 
