@@ -16,10 +16,9 @@ Rules that keep traces right under threads and asyncio (where most peers break):
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import Callable
 from importlib import metadata as _metadata
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from opentelemetry import metrics, trace
@@ -35,9 +34,17 @@ from otel_llm.telemetry import content
 from otel_llm.telemetry.capture import ContentCapture
 from otel_llm.telemetry.content import DEFAULT_MAX_CONTENT_BYTES, CaptureMode, Redactor
 from otel_llm.telemetry.guard import FailureLog, guarded
-from otel_llm.telemetry.instruments import NO_EXEMPLAR, Instruments, metric_attributes
+from otel_llm.telemetry.instruments import Instruments, metric_attributes
+from otel_llm.telemetry.llm import LLMRecorder
+from otel_llm.telemetry.options import (
+    DEFAULT_CHUNK_METRICS,
+    ChunkEvents,
+    ChunkMetrics,
+    CostFn,
+    parse_chunk_events,
+    parse_chunk_metrics,
+)
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
-from otel_llm.usage import TokenUsage, usage_from_result
 
 if TYPE_CHECKING:
     from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
@@ -56,16 +63,6 @@ ERROR_TYPE_RUN_EVICTED = semconv.ERROR_TYPE_RUN_EVICTED
 ERROR_TYPE_PARENT_ENDED = semconv.ERROR_TYPE_PARENT_ENDED
 CHUNK_INDEX = semconv.OTEL_LLM_CHUNK_INDEX
 
-#: ``cost_fn(model, usage) -> USD or None`` (None: price unknown, no cost is recorded).
-CostFn = Callable[[str, TokenUsage], "float | None"]
-#: ``"off"``: no chunk events; ``"first"``: the first-token event only; ``"all"``: one
-#: event per chunk; ``N``: the first-token event and one every N chunks.
-ChunkEvents = Literal["off", "first", "all"] | int
-#: Values of ``time_per_output_chunk``: ``"all"``, one per chunk after the first (the
-#: conventions' definition); ``N``, one chunk gap in N (a systematic sample: same
-#: distribution, ``_count`` divided by N); ``"off"``: none.
-ChunkMetrics = Literal["off", "all"] | int
-
 _SCOPE = "otel_llm"
 try:
     _VERSION = _metadata.version("otel-llm")
@@ -75,7 +72,6 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a plai
 _NS = 1e9
 #: Chunk gaps buffered per run before they are recorded anyway (bounds memory per run).
 _MAX_BUFFERED_GAPS = 1024
-DEFAULT_CHUNK_METRICS = 20
 
 
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
@@ -130,15 +126,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             if capture_content is None
             else content.parse_capture_mode(capture_content)
         )
-        self._first_event, self._chunk_every = _parse_chunk_events(chunk_events)
-        self._gap_every = _parse_chunk_metrics(chunk_metrics)
-        self._gap_phase = 0
-        self._cost_fn = cost_fn
+        first_event, self._chunk_every = parse_chunk_events(chunk_events)
+        gap_every = parse_chunk_metrics(chunk_metrics)
         self._clock = clock
         self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(_SCOPE, _VERSION)
         meter = (meter_provider or metrics.get_meter_provider()).get_meter(_SCOPE, _VERSION)
-        self._instruments = Instruments(meter)
+        instruments = Instruments(meter)
         events = (
             (logger_provider or get_logger_provider()).get_logger(_SCOPE, _VERSION)
             if self._capture.as_event
@@ -146,6 +140,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         )
         encoder = content.ContentEncoder(max_content_bytes, redact, self.failures)
         self._content = ContentCapture(self._capture, encoder, events)
+        self._llm = LLMRecorder(
+            instruments, self._content, cost_fn, self.failures, first_event, gap_every
+        )
 
     @property
     def capture_content(self) -> CaptureMode:
@@ -220,13 +217,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             count = run.chunks + 1
             run.chunks = count
             if count == 1:
-                self._first_chunk(run, now)
+                self._llm.first_chunk(run, now)
             else:
                 gaps = run.chunk_gaps
-                if gaps is not None and count % self._gap_every == run.gap_phase:
+                if gaps is not None and count % self._llm.gap_every == run.gap_phase:
                     gaps.append((now - run.last_chunk_ns) / _NS)
                     if len(gaps) >= _MAX_BUFFERED_GAPS:
-                        self._instruments.record_chunk_gaps(run)
+                        self._llm.instruments.record_chunk_gaps(run)
                 every = self._chunk_every
                 if every and count % every == 0:
                     run.span.add_event(semconv.EVENT_CHUNK, {CHUNK_INDEX: count - 1}, now)
@@ -249,7 +246,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             return
         run, orphans = popped
         try:
-            self._finish_llm(run, response, now)
+            self._llm.finish(run, response, now)
         finally:
             run.span.end(now)
             self._abandon_children(orphans, now)
@@ -456,52 +453,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             self._abandon([(r, f"evicted: {why}") for r, why in dropped], ERROR_TYPE_RUN_EVICTED)
         return run
 
-    def _first_chunk(self, run: Run, now: int) -> None:
-        ttft = max(now - run.start_ns, 0) / _NS
-        every = self._gap_every
-        if every:
-            run.chunk_gaps = array("d")
-            # The sampled positions rotate from run to run, so no chunk index is favoured.
-            self._gap_phase = run.gap_phase = (self._gap_phase + 1) % every
-        span = run.span
-        span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttft)
-        span.set_attribute(semconv.GEN_AI_REQUEST_STREAM, True)
-        if self._first_event:
-            span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=now)
-        self._instruments.record_first_chunk(run, ttft)
-
-    def _finish_llm(self, run: Run, response: Any, now: int) -> None:
-        span = run.span
-        response_attrs = attrs_of.llm_response_attributes(response)
-        span.set_attributes(response_attrs)
-        metric_attrs = run.metric_attrs
-        response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
-        if response_model:
-            metric_attrs = {**metric_attrs, semconv.GEN_AI_RESPONSE_MODEL: response_model}
-        self._instruments.record_end(run, now, metric_attrs)
-        usage = usage_from_result(response)
-        if usage is not None:
-            span.set_attributes(attrs_of.usage_attributes(usage))
-            model = response_model or metric_attrs.get(semconv.GEN_AI_REQUEST_MODEL)
-            self._record_usage(run, usage, metric_attrs, model)
-        if self._capture.enabled:
-            self._content.llm_output(run, response, now, response_attrs)
-
-    def _record_usage(
-        self, run: Run, usage: TokenUsage, metric_attrs: dict[str, Any], model: Any
-    ) -> None:
-        attrs = self._instruments.record_usage(run, usage, metric_attrs)
-        if self._cost_fn is None or not isinstance(model, str):
-            return
-        try:
-            cost = self._cost_fn(model, usage)
-        except Exception as exc:
-            self.failures.record("cost_fn", exc)
-            return
-        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
-            self._instruments.cost.record(cost, attrs, NO_EXEMPLAR)
-            run.span.set_attribute(semconv.OTEL_LLM_USAGE_COST, float(cost))
-
     def _end(self, run_id: UUID, now: int) -> None:
         popped = self._runs.pop(run_id)
         if popped is None:
@@ -522,14 +473,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             span.set_attribute(semconv.ERROR_TYPE, kind)
             span.set_status(Status(StatusCode.ERROR, str(error) or kind))
             if run.kind is RunKind.LLM:
-                self._record_failed_llm(run, kind, now)
+                self._llm.failed(run, kind, now)
                 self._content.emit_event(run, now, {semconv.ERROR_TYPE: kind})
         finally:
             span.end(now)
             self._abandon_children(orphans, now)
-
-    def _record_failed_llm(self, run: Run, kind: str, end_ns: int) -> None:
-        self._instruments.record_end(run, end_ns, {**run.metric_attrs, semconv.ERROR_TYPE: kind})
 
     def _abandon_children(self, orphans: list[Run], now: int) -> None:
         if orphans:
@@ -545,7 +493,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 run.span.set_attribute(semconv.ERROR_TYPE, kind)
                 run.span.set_status(Status(StatusCode.ERROR, reason))
                 if run.kind is RunKind.LLM:
-                    self._record_failed_llm(run, kind, end)
+                    self._llm.failed(run, kind, end)
             except Exception as exc:
                 self.failures.record("abandon", exc)
             finally:
@@ -563,31 +511,3 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                     semconv.GEN_AI_AGENT_NAME: run.name,
                 }
             )
-
-
-def _parse_chunk_metrics(value: ChunkMetrics) -> int:
-    """Record one chunk gap in N (0: none)."""
-    if value == "off":
-        return 0
-    if value == "all":
-        return 1
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    raise ConfigurationError(
-        "chunk_metrics", f'must be "off", "all" or an int >= 1, got {value!r}'
-    )
-
-
-def _parse_chunk_events(value: ChunkEvents) -> tuple[bool, int]:
-    """``(emit the first-token event, emit a chunk event every N chunks; 0 = never)``."""
-    if value == "off":
-        return False, 0
-    if value == "first":
-        return True, 0
-    if value == "all":
-        return True, 1
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return True, value
-    raise ConfigurationError(
-        "chunk_events", f'must be "off", "first", "all" or an int >= 1, got {value!r}'
-    )
