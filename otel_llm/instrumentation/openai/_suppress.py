@@ -6,10 +6,17 @@ wraps its SDK call in :func:`suppress`; the SDK layer then emits nothing but
 still tells the framework what only it sees (server address, response id)
 through the optional ``on_details`` hook, called once per SDK call after the
 SDK returns, with a dict of :data:`DETAIL_KEYS`.
+
+A framework whose run starts in one callback and ends in another (LangChain:
+``on_chat_model_start`` ... ``on_llm_end``, the end often in a copied context)
+uses :func:`begin` and closes the returned :class:`Suppression` from wherever
+the run ends: a closed suppression no longer suppresses, even in a context that
+still holds it because resetting there was impossible.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +25,7 @@ from urllib.parse import urlsplit
 
 from otel_llm.instrumentation.openai._call import internal_error, logger
 
-__all__ = ["DETAIL_KEYS", "DetailsHook", "active", "report", "suppress"]
+__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "report", "suppress"]
 
 #: ``on_details(details)``: called with SDK-level facts of a suppressed call.
 DetailsHook = Callable[[dict[str, Any]], None]
@@ -38,27 +45,57 @@ DETAIL_KEYS = (
     "request_id",  # the x-request-id header, when the SDK exposes it
 )
 
-# Holds a 1-tuple (hook or None) while suppressed, None otherwise.
-_SUPPRESSED: ContextVar[tuple[DetailsHook | None] | None] = ContextVar(
+
+class Suppression:
+    """One open suppression; :meth:`close` works from any context, any number of times."""
+
+    __slots__ = ("_token", "hook", "open", "prev")
+
+    def __init__(self, hook: DetailsHook | None, prev: Suppression | None) -> None:
+        self.hook = hook
+        self.prev = prev  # the innermost suppression open when this one began
+        self.open = True
+        self._token = _SUPPRESSED.set(self)
+
+    def close(self) -> None:
+        self.open = False
+        if _SUPPRESSED.get() is self:
+            # In another context the reset fails; being closed, active() skips it there.
+            with contextlib.suppress(ValueError):
+                _SUPPRESSED.reset(self._token)
+
+
+_SUPPRESSED: ContextVar[Suppression | None] = ContextVar(
     "otel_llm_openai_suppressed", default=None
 )
+
+
+def _innermost() -> Suppression | None:
+    entry = _SUPPRESSED.get()
+    while entry is not None and not entry.open:
+        entry = entry.prev
+    return entry
+
+
+def begin(on_details: DetailsHook | None = None) -> Suppression:
+    """Suppress SDK calls in this context (and tasks/threads started in it) until closed."""
+    return Suppression(on_details, _innermost())
 
 
 @contextmanager
 def suppress(on_details: DetailsHook | None = None) -> Iterator[None]:
     """SDK calls in this block (and tasks/threads started in it) emit no callback events."""
-    token = _SUPPRESSED.set((on_details,))
+    suppression = begin(on_details)
     try:
         yield
     finally:
-        try:
-            _SUPPRESSED.reset(token)
-        except ValueError:  # exited in another context (a generator closed elsewhere)
-            _SUPPRESSED.set(None)
+        suppression.close()
 
 
 def active() -> tuple[DetailsHook | None] | None:
-    return _SUPPRESSED.get()
+    """``(hook,)`` of the innermost open suppression here, or None when calls are observed."""
+    entry = _innermost()
+    return None if entry is None else (entry.hook,)
 
 
 def report(hook: DetailsHook, operation: str, provider: str, base_url: str,

@@ -1,0 +1,172 @@
+"""instrument_langchain(): every LangChain run reaches our handlers without code changes, once,
+and never at the cost of the user's chain (failing handlers are isolated)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from otel_llm import AsyncCallbackHandler, get_openai_callback
+from otel_llm.callbacks import BaseCallbackHandler, handler_error_counts
+from otel_llm.instrumentation.openai import _suppress
+from otel_llm.integrations.langchain import (
+    AsyncLangChainCallbackHandler,
+    LangChainCallbackHandler,
+    instrument_langchain,
+    uninstrument_langchain,
+)
+from otel_llm.integrations.langchain._instrument import installed
+from otel_llm.telemetry import OpenTelemetryCallbackHandler
+from otel_llm.testing import InMemoryTelemetry
+
+from .chains import prompt_model_parser
+from .conftest import ModelFactory
+from .trees import assert_one_tree, edges
+
+SEQ = "invoke_workflow RunnableSequence"
+
+
+def test_instrument_attaches_to_every_run_and_uninstrument_stops_it(
+        otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
+    """With instrument_langchain, a chain invoked with no callbacks gives its full tree;
+    after uninstrument_langchain, new runs give nothing."""
+    chain = prompt_model_parser(chat_model())
+    instrument_langchain([otel.handler()])
+    chain.invoke({"topic": "roses"})
+    spans = otel.spans()
+    assert_one_tree(spans)
+    assert ("chat gpt-4o-mini+len=5", SEQ) in edges(spans)
+    assert len(spans) == 4
+    uninstrument_langchain()
+    chain.invoke({"topic": "roses"})
+    assert len(otel.spans()) == 4
+    assert installed() is None
+
+
+def test_instrument_is_idempotent_and_defaults_to_the_otel_handler() -> None:
+    """instrument_langchain() twice keeps one forwarder; with no callbacks it holds an
+    OpenTelemetryCallbackHandler on the global providers; explicit callbacks replace it."""
+    first = instrument_langchain()
+    assert instrument_langchain() is first
+    assert [type(h) for h in first.callbacks] == [OpenTelemetryCallbackHandler]
+    mine = BaseCallbackHandler()
+    replaced = instrument_langchain([mine])
+    assert replaced is not first and replaced.callbacks == (mine,) and installed() is replaced
+
+
+@pytest.mark.parametrize("where", ["request", "constructor"])
+def test_no_double_attach_with_an_explicit_forwarder(
+        otel: InMemoryTelemetry, chat_model: ModelFactory, where: str) -> None:
+    """instrument_langchain plus a forwarder passed explicitly (per request, or on the model
+    deep in the chain) with the same handler: every run is seen exactly once."""
+    handler = otel.handler()
+    instrument_langchain([handler])
+    explicit = LangChainCallbackHandler([handler])
+    if where == "request":
+        prompt_model_parser(chat_model()).invoke({"topic": "x"}, config={"callbacks": [explicit]})
+    else:
+        prompt_model_parser(chat_model(callbacks=[explicit])).invoke({"topic": "x"})
+    spans = otel.spans()
+    assert len(spans) == 4
+    assert_one_tree(spans)
+
+
+def test_an_explicit_forwarder_keeps_the_global_one_off_its_run(
+        otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
+    """An app that both instruments globally and passes its own forwarder (each with an OTel
+    handler on the same providers): the run gets one forwarder, so one set of spans."""
+    instrument_langchain([otel.handler()])
+    explicit = LangChainCallbackHandler([otel.handler()])
+    prompt_model_parser(chat_model()).invoke({"topic": "x"}, config={"callbacks": [explicit]})
+    assert len(otel.spans()) == 4
+
+
+def test_scoped_counter_sees_runs_of_an_instrumented_process(chat_model: ModelFactory) -> None:
+    """get_openai_callback() counts LangChain calls made with no callbacks at all once
+    instrument_langchain is on, and counts them once even where a second forwarder joins the
+    run (on the model, under the chain that carries the global one)."""
+    instrument_langchain([])
+    model = chat_model("gpt-4o-mini+len=3", callbacks=[LangChainCallbackHandler([])])
+    with get_openai_callback() as cb:
+        text = prompt_model_parser(model).invoke({"topic": "x"})
+    assert len(text.split()) == 3
+    assert cb.successful_requests == 1
+    assert cb.completion_tokens == 3
+
+
+class _Broken(BaseCallbackHandler):
+    """Raises in every hook it implements."""
+
+    def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("broken handler")
+
+    on_chain_end = on_chat_model_start = on_llm_new_token = on_llm_end = on_chain_start
+
+
+def test_a_raising_handler_does_not_break_the_chain(otel: InMemoryTelemetry,
+                                                    chat_model: ModelFactory) -> None:
+    """A handler that raises in every hook: the chain returns its answer, the other handler
+    still gets the whole tree, and the failures are counted."""
+    before = handler_error_counts().get(("_Broken", "on_llm_end"), 0)
+    forwarder = LangChainCallbackHandler([_Broken(), otel.handler()])
+    text = "".join(prompt_model_parser(chat_model()).stream({"topic": "x"},
+                                                           config={"callbacks": [forwarder]}))
+    assert len(text.split()) == 5
+    assert len(otel.spans()) == 4
+    assert handler_error_counts()[("_Broken", "on_llm_end")] == before + 1
+
+
+def test_a_raise_error_handler_stops_the_run_and_leaves_nothing_open(
+        chat_model: ModelFactory) -> None:
+    """A handler with raise_error=True stops the run, as in our own managers; the forwarder
+    forgets the run and the SDK layer is not left suppressed."""
+
+    class Guard(BaseCallbackHandler):
+        raise_error = True
+
+        def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+            raise PermissionError("blocked by policy")
+
+    forwarder = LangChainCallbackHandler([Guard()])
+    with pytest.raises(PermissionError, match="blocked by policy"):
+        chat_model().invoke("hello", config={"callbacks": [forwarder]})
+    assert forwarder.open_runs == 0
+    assert _suppress.active() is None
+
+
+class _AsyncRecorder(AsyncCallbackHandler):
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.loops: set[int] = set()
+
+    async def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)  # really suspends
+        self.loops.add(id(asyncio.get_running_loop()))
+        self.events.append(("start", messages[0][0].content))
+
+    async def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        self.loops.add(id(asyncio.get_running_loop()))
+        self.events.append(("end", response.generations[0][0].text))
+
+
+async def test_async_forwarder_awaits_our_async_handlers_on_the_callers_loop(
+        chat_model: ModelFactory) -> None:
+    """AsyncLangChainCallbackHandler awaits our async handlers in the caller's event loop and
+    hands them LangChain's own message and result objects."""
+    recorder = _AsyncRecorder()
+    reply = await chat_model().ainvoke(
+        "hello", config={"callbacks": [AsyncLangChainCallbackHandler([recorder])]})
+    assert recorder.events == [("start", "hello"), ("end", reply.content)]
+    assert recorder.loops == {id(asyncio.get_running_loop())}
+
+
+def test_sync_forwarder_runs_our_async_handlers_to_completion(chat_model: ModelFactory) -> None:
+    """In sync code the sync forwarder runs our async handlers to completion on our one shared
+    background loop (LangChain itself would build a new event loop per event)."""
+    recorder = _AsyncRecorder()
+    reply = chat_model().invoke("hello",
+                                config={"callbacks": [LangChainCallbackHandler([recorder])]})
+    assert recorder.events == [("start", "hello"), ("end", reply.content)]
+    assert len(recorder.loops) == 1
