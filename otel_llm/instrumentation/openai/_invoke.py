@@ -110,14 +110,14 @@ def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource: Any,
-                       kwargs: dict[str, Any], result: Any) -> None:
+                       kwargs: dict[str, Any], result: Any) -> Any:
     try:
         base_url, azure = _where(resource)
     except Exception as exc:
         internal_error("details", exc)
-        return
-    _suppress.report(hook, endpoint.operation, PROVIDER_AZURE if azure else PROVIDER_OPENAI,
-                     base_url, kwargs, result)
+        return result
+    return _suppress.report(hook, endpoint.operation,
+                            PROVIDER_AZURE if azure else PROVIDER_OPENAI, base_url, kwargs, result)
 
 
 def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
@@ -129,7 +129,7 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
     if suppressed is not None:
         result = original(resource, *args, **kwargs)
         if suppressed[0] is not None:
-            _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
+            result = _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
         return result
     try:
         base_url, azure = _where(resource)
@@ -170,7 +170,7 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
     if suppressed is not None:
         result = await original(resource, *args, **kwargs)
         if suppressed[0] is not None:
-            _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
+            result = _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
         return result
     try:
         base_url, azure = _where(resource)

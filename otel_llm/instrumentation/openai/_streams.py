@@ -21,7 +21,7 @@ from typing import Any
 
 from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
 
-__all__ = ["TracedAsyncStream", "TracedStream"]
+__all__ = ["PeekedAsyncStream", "PeekedStream", "TracedAsyncStream", "TracedStream", "peek"]
 
 
 def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
@@ -132,3 +132,111 @@ class TracedAsyncStream:
 
     def __repr__(self) -> str:
         return repr(self._otel_stream)
+
+
+# --- suppressed calls: the framework owns the run, we only read the response id -------------
+
+
+def _fill(details: dict[str, Any], chunk: Any) -> bool:
+    """Response id/model/fingerprint from a chunk into ``details``; True once found."""
+    source = getattr(chunk, "response", None) if hasattr(chunk, "type") else chunk  # Responses
+    response_id = getattr(source, "id", None)
+    if not isinstance(response_id, str) or not response_id:
+        return False  # Azure opens with an id-less content-filter chunk
+    details["response_id"] = response_id
+    for key, attr in (("response_model", "model"), ("system_fingerprint", "system_fingerprint")):
+        value = getattr(source, attr, None)
+        if isinstance(value, str) and value and key not in details:
+            details[key] = value
+    return True
+
+
+def _peeked(stream: Any, details: dict[str, Any]) -> Iterator[Any]:
+    found = False
+    for item in stream:
+        if not found:
+            found = _fill(details, item)
+        yield item
+
+
+async def _apeeked(stream: Any, details: dict[str, Any]) -> AsyncIterator[Any]:
+    found = False
+    async for item in stream:
+        if not found:
+            found = _fill(details, item)
+        yield item
+
+
+class PeekedStream:
+    """An ``openai.Stream`` passed through unchanged except that its id is read."""
+
+    __slots__ = ("_otel_iter", "_otel_stream")
+
+    def __init__(self, stream: Any, details: dict[str, Any]) -> None:
+        self._otel_stream = stream
+        self._otel_iter = _peeked(stream, details)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        return type(self._otel_stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._otel_stream, name)
+
+    def __iter__(self) -> PeekedStream:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._otel_iter)
+
+    def __enter__(self) -> PeekedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._otel_stream.close()
+
+    def __repr__(self) -> str:
+        return repr(self._otel_stream)
+
+
+class PeekedAsyncStream:
+    """An ``openai.AsyncStream`` passed through unchanged except that its id is read."""
+
+    __slots__ = ("_otel_iter", "_otel_stream")
+
+    def __init__(self, stream: Any, details: dict[str, Any]) -> None:
+        self._otel_stream = stream
+        self._otel_iter = _apeeked(stream, details)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        return type(self._otel_stream)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._otel_stream, name)
+
+    def __aiter__(self) -> PeekedAsyncStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._otel_iter.__anext__()
+
+    async def __aenter__(self) -> PeekedAsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._otel_stream.close()
+
+    def __repr__(self) -> str:
+        return repr(self._otel_stream)
+
+
+def peek(result: Any, details: dict[str, Any]) -> Any:
+    """Wrap an SDK stream so its first chunk completes ``details``; anything else as is."""
+    import openai  # the SDK is there whenever this layer runs
+
+    if isinstance(result, openai.AsyncStream):
+        return PeekedAsyncStream(result, details)
+    if isinstance(result, openai.Stream):
+        return PeekedStream(result, details)
+    return result

@@ -5,7 +5,8 @@ the SDK layer emitted too, every call would be counted twice. The framework
 wraps its SDK call in :func:`suppress`; the SDK layer then emits nothing but
 still tells the framework what only it sees (server address, response id)
 through the optional ``on_details`` hook, called once per SDK call after the
-SDK returns, with a dict of :data:`DETAIL_KEYS`.
+SDK returns, with a dict of :data:`DETAIL_KEYS` (for a stream, the dict is
+completed in place with the response id and model when the first chunk is read).
 
 A framework whose run starts in one callback and ends in another (LangChain:
 ``on_chat_model_start`` ... ``on_llm_end``, the end often in a copied context)
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from otel_llm.instrumentation.openai._call import internal_error, logger
+from otel_llm.instrumentation.openai._streams import peek
 
 __all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "report", "suppress"]
 
@@ -99,17 +101,25 @@ def active() -> tuple[DetailsHook | None] | None:
 
 
 def report(hook: DetailsHook, operation: str, provider: str, base_url: str,
-           kwargs: dict[str, Any], result: Any) -> None:
-    """Call ``hook`` with what the SDK layer knows of a call; its errors are logged only."""
+           kwargs: dict[str, Any], result: Any) -> Any:
+    """Call ``hook`` with what the SDK layer knows of a call; its errors are logged only.
+
+    Returns the result to hand to the framework: a stream comes back wrapped so
+    that its first chunk completes the (already delivered) details dict in place
+    with the response id and model, which only the chunks carry.
+    """
     try:
         details = _details(operation, provider, base_url, kwargs, result)
     except Exception as exc:
         internal_error("details", exc)
-        return
+        return result
     try:
         hook(details)
     except Exception:
         logger.warning("openai suppress() details hook failed", exc_info=True)
+    if details["stream"] and "response_id" not in details:
+        return peek(result, details)
+    return result
 
 
 def _details(operation: str, provider: str, base_url: str, kwargs: dict[str, Any],

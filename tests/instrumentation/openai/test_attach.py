@@ -128,11 +128,15 @@ def test_suppress_emits_nothing_and_reports_details(client: openai.OpenAI,
                                                     instrumented: Recorder,
                                                     server: ModelServer) -> None:
     """Inside suppress() a framework owns the call: no events at all, and its details hook
-    gets the server address and response id the SDK layer saw."""
+    gets the server address and response id the SDK layer saw (a stream's id completes its
+    details dict in place when the first chunk is read; the caller sees the same chunks)."""
     seen: list[dict[str, Any]] = []
     with suppress(seen.append):
         result = _chat(client)
-        list(_chat(client, stream=True))
+        stream = _chat(client, stream=True)
+        assert isinstance(stream, openai.Stream)
+        assert "response_id" not in seen[1]  # nothing read yet
+        chunks = list(stream)
         raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini",
                                                                messages=USER)
     with suppress():
@@ -146,7 +150,7 @@ def test_suppress_emits_nothing_and_reports_details(client: openai.OpenAI,
         "response_model": "gpt-4o-mini", "system_fingerprint": result.system_fingerprint,
         "request_id": result._request_id,
     }
-    assert seen[1]["stream"] is True and "response_id" not in seen[1]
+    assert seen[1]["stream"] is True and seen[1]["response_id"] == chunks[0].id
     assert seen[1]["request_id"].startswith("req_")
     assert seen[2]["response_id"] == raw.parse().id
     assert seen[2]["request_id"] == raw.headers["x-request-id"]

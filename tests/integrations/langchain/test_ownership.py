@@ -13,6 +13,7 @@ import pytest
 from otel_llm import semconv
 from otel_llm.callbacks import BaseCallbackHandler
 from otel_llm.devserver import ModelServer
+from otel_llm.devserver import chat as devserver_chat
 from otel_llm.instrumentation.openai import _suppress, instrument_openai
 from otel_llm.integrations.langchain import (
     AsyncLangChainCallbackHandler,
@@ -92,6 +93,40 @@ async def test_async_paths_are_one_span_each(
     assert len(spans) == 8
     assert all(s.parent is None for s in spans)
     assert _token_sums(otel)[1] == 8 * 3
+
+
+@pytest.fixture
+def known_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The in-process model server's response ids, in the order it made them."""
+    made: list[str] = []
+
+    def new_id(prefix: str) -> str:
+        made.append(f"{prefix}known{len(made)}")
+        return made[-1]
+
+    monkeypatch.setattr(devserver_chat, "new_id", new_id)
+    yield made
+
+
+def test_streamed_calls_get_the_response_id_from_the_suppressed_sdk_stream(
+        otel: InMemoryTelemetry, chat_model: ModelFactory, known_ids: list[str],
+        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]) -> None:
+    """A stream's id is only in its chunks (LangChain does not keep it): the suppressed SDK
+    layer reads it from the first chunk it passes through, and the one span carries it."""
+    for _ in chat_model("gpt-4o-mini+len=4").stream("hi", config={"callbacks": [both[0]]}):
+        pass
+    [span] = otel.spans()
+    assert known_ids and (span.attributes or {})[semconv.GEN_AI_RESPONSE_ID] == known_ids[-1]
+
+
+async def test_async_streamed_calls_get_the_response_id_too(
+        otel: InMemoryTelemetry, chat_model: ModelFactory, known_ids: list[str],
+        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]) -> None:
+    """The same through astream and the async forwarder."""
+    async for _ in chat_model("gpt-4o-mini+len=4").astream("hi", config={"callbacks": [both[1]]}):
+        pass
+    [span] = otel.spans()
+    assert known_ids and (span.attributes or {})[semconv.GEN_AI_RESPONSE_ID] == known_ids[-1]
 
 
 def test_server_address_from_the_sdk_when_langchain_does_not_know_it(
