@@ -1,14 +1,15 @@
-# =============================================================================
-# INTERIM STAND-IN. `run_workload` below records the otel-llm metrics directly
-# through the OpenTelemetry metrics API, using only the names, units, buckets
-# and attributes from `otel_llm.semconv`. It must be replaced by REAL
-# instrumented calls: the instrumented openai SDK against our embedded model
-# server (chat and streams, streams without usage so tokens are estimated,
-# errors, two models) once the instrumentation and OpenTelemetryCallbackHandler
-# are usable. Only the body of `run_workload` (and its helpers) should change:
-# the live dashboard test, the renderer and `main()` stay as they are.
-# =============================================================================
 """Workload for the live dashboard test (tests/deploy/test_dashboard_live.py).
+
+The metrics are otel-llm's real output: the real ``openai`` SDK, wrapped with
+``otel_llm.instrumentation.openai.wrap_openai`` and an
+``otel_llm.OpenTelemetryCallbackHandler``, calls the embedded model server
+(``otel_llm.devserver.ModelServer``) over loopback HTTP. Each round, for two
+priced models: a chat, a stream with provider usage, a stream without usage
+(tokens counted with tiktoken, ``otel_llm.usage.estimated=true``) and, on a
+schedule, failed calls (429, a client timeout, a stream cut mid-way) whose SDK
+exceptions the workload catches, as an application would. Latency comes from
+the devserver's per-request controls (``x-devserver-*`` headers), so the model
+names in the labels stay clean.
 
 Run as a script it serves the workload's metrics for Prometheus to scrape::
 
@@ -38,156 +39,184 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.metrics import Histogram, MeterProvider
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 
-from otel_llm import semconv
+from otel_llm import OpenTelemetryCallbackHandler
+from otel_llm.devserver import HEADER_PREFIX, ModelServer
+from otel_llm.instrumentation.openai import wrap_openai
 
-#: The two models the workload calls, with (input, output) USD per 1M tokens.
-MODELS: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-}
-#: What the "provider" answers with as gen_ai.response.model.
-RESPONSE_MODELS = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18", "gpt-4.1": "gpt-4.1-2025-04-14"}
-#: Error classes per model (error.type is the exception's qualified class name).
-ERRORS = {"gpt-4o-mini": "openai.RateLimitError", "gpt-4.1": "openai.APITimeoutError"}
-#: The embedded model server the real workload will talk to.
-SERVER_ADDRESS = "127.0.0.1"
-SERVER_PORT = 8765
-DEFAULT_SERVICE_NAME = "otel-llm-dashboard-test"
+#: Two models the devserver serves and otel_llm/pricing/prices.json prices (cost panels).
+MODELS = ("gpt-4o-mini", "gpt-4o")
 
 
 @dataclass(frozen=True)
-class _Instruments:
-    duration: Histogram
-    token_usage: Histogram
-    time_to_first_chunk: Histogram
-    time_per_output_chunk: Histogram
-    cost: Histogram
+class _Profile:
+    """How a model answers: seconds to the first byte, tokens per chunk, seconds between chunks."""
+
+    first_byte: tuple[float, float]
+    chunk_tokens: int
+    chunk_gap: tuple[float, float]
+    words: tuple[int, int]
 
 
-@functools.cache
-def _instruments(meter_provider: MeterProvider) -> _Instruments:
-    meter = meter_provider.get_meter("otel_llm.tests.deploy.workload")
+PROFILES = {
+    "gpt-4o-mini": _Profile(
+        first_byte=(0.015, 0.05), chunk_tokens=2, chunk_gap=(0.006, 0.014), words=(6, 30)
+    ),
+    "gpt-4o": _Profile(
+        first_byte=(0.03, 0.1), chunk_tokens=2, chunk_gap=(0.01, 0.025), words=(6, 20)
+    ),
+}
 
-    def histogram(name: str, unit: str, buckets: Sequence[float], description: str) -> Histogram:
-        return meter.create_histogram(
-            name,
-            unit=unit,
-            description=description,
-            explicit_bucket_boundaries_advisory=list(buckets),
-        )
 
-    return _Instruments(
-        duration=histogram(
-            semconv.METRIC_OPERATION_DURATION,
-            semconv.UNIT_SECONDS,
-            semconv.DURATION_BUCKETS,
-            "GenAI operation duration.",
-        ),
-        token_usage=histogram(
-            semconv.METRIC_TOKEN_USAGE,
-            semconv.UNIT_TOKEN,
-            semconv.TOKEN_BUCKETS,
-            "Number of input and output tokens used.",
-        ),
-        time_to_first_chunk=histogram(
-            semconv.METRIC_TIME_TO_FIRST_CHUNK,
-            semconv.UNIT_SECONDS,
-            semconv.DURATION_BUCKETS,
-            "Time to receive the first chunk of a streamed response.",
-        ),
-        time_per_output_chunk=histogram(
-            semconv.METRIC_TIME_PER_OUTPUT_CHUNK,
-            semconv.UNIT_SECONDS,
-            semconv.DURATION_BUCKETS,
-            "Time between consecutive chunks of a streamed response.",
-        ),
-        cost=histogram(
-            semconv.METRIC_COST,
-            semconv.UNIT_USD,
-            semconv.COST_BUCKETS,
-            "Cost of an LLM operation in USD (otel-llm extension).",
-        ),
-    )
+@dataclass(frozen=True)
+class _Failure:
+    """A failed call every ``every`` rounds: the devserver fault and the SDK's exception."""
 
+    every: int
+    fault: str
+    stream: bool
+    expected: type[BaseException]
+    timeout: float | None = None
+
+
+FAILURES = {
+    "gpt-4o-mini": (_Failure(5, "429:0.5", False, openai.RateLimitError),),
+    "gpt-4o": (
+        # the server answers after 1 s; the client gives up after 0.15 s
+        _Failure(3, "hang:1", False, openai.APITimeoutError, timeout=0.15),
+        # the connection is cut after 4 SSE events
+        _Failure(7, "drop:4", True, openai.APIConnectionError),
+    ),
+}
+PROMPTS = (
+    "Which flowers suit a birthday?",
+    "Summarise the last incident report in two sentences.",
+    "Write a short product description for a blue ceramic vase with a narrow neck "
+    "and a matte glaze, for the online shop.",
+    "Translate 'the order ships tomorrow morning' into French, German and Spanish.",
+    "Explain what a p95 latency is to a new support engineer, with one example.",
+)
+DEFAULT_SERVICE_NAME = "otel-llm-dashboard-test"
 
 _rounds = itertools.count()
 _rng = random.Random(20261121)
+_server: ModelServer | None = None
+_server_lock = threading.Lock()
 
 
-def _request_attributes(model: str) -> dict[str, Any]:
+def model_server() -> ModelServer:
+    """The process's embedded model server, started on first use."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = ModelServer().start()
+        return _server
+
+
+def stop_model_server() -> None:
+    """Stop the model server (if started) and forget the clients bound to it."""
+    global _server
+    with _server_lock:
+        server, _server = _server, None
+    _clients.cache_clear()
+    if server is not None:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class _Clients:
+    reported: openai.OpenAI  # streams ask for usage (otel-llm adds include_usage)
+    estimated: openai.OpenAI  # stream_usage=False: otel-llm counts the tokens with tiktoken
+
+
+@functools.cache
+def _clients(meter_provider: MeterProvider) -> _Clients:
+    # Spans are made (parents, events) but go nowhere: the dashboard reads metrics only.
+    handler = OpenTelemetryCallbackHandler(
+        meter_provider=meter_provider, tracer_provider=TracerProvider()
+    )
+    base_url = model_server().base_url
+
+    def client(stream_usage: bool) -> openai.OpenAI:
+        sdk = openai.OpenAI(base_url=base_url, api_key="sk-test", max_retries=0)
+        return wrap_openai(sdk, callbacks=[handler], stream_usage=stream_usage)
+
+    return _Clients(reported=client(True), estimated=client(False))
+
+
+def _controls(model: str, fault: str | None = None) -> dict[str, str]:
+    """devserver controls as headers (a ``+key=value`` model suffix would reach the labels)."""
+    profile = PROFILES[model]
+    first_byte = _rng.uniform(*profile.first_byte)  # > 0: "hang:0" would mean "forever"
     return {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_OPENAI,
-        semconv.GEN_AI_REQUEST_MODEL: model,
-        semconv.SERVER_ADDRESS: SERVER_ADDRESS,
-        semconv.SERVER_PORT: SERVER_PORT,
+        f"{HEADER_PREFIX}len": str(_rng.randint(*profile.words)),
+        f"{HEADER_PREFIX}chunk": str(profile.chunk_tokens),
+        f"{HEADER_PREFIX}delay": f"{_rng.uniform(*profile.chunk_gap):.4f}",
+        f"{HEADER_PREFIX}error": fault or f"hang:{first_byte:.3f}",
     }
 
 
-def _record_success(
-    inst: _Instruments, model: str, *, stream: bool, usage_reported: bool, slow: float
-) -> None:
-    attrs = {**_request_attributes(model), semconv.GEN_AI_RESPONSE_MODEL: RESPONSE_MODELS[model]}
-    input_tokens = _rng.randint(40, 900)
-    output_tokens = _rng.randint(10, 350)
+def _messages() -> list[ChatCompletionMessageParam]:
+    return [
+        {"role": "system", "content": "You are the assistant of a small online shop."},
+        {"role": "user", "content": _rng.choice(PROMPTS)},
+    ]
+
+
+def _chat(client: openai.OpenAI, model: str, *, stream: bool, **kwargs: Any) -> None:
+    """One call; a stream is read to its end, as the application would."""
     if stream:
-        first = _rng.uniform(0.08, 0.35) * slow
-        chunks = max(2, output_tokens // 4)
-        gaps = [_rng.uniform(0.008, 0.03) * slow for _ in range(chunks - 1)]
-        inst.time_to_first_chunk.record(first, attrs)
-        for gap in gaps:
-            inst.time_per_output_chunk.record(gap, attrs)
-        duration = first + sum(gaps)
+        for _chunk in client.chat.completions.create(
+            model=model, messages=_messages(), stream=True, **kwargs
+        ):
+            pass
     else:
-        duration = _rng.uniform(0.25, 1.1) * slow + output_tokens * 0.004 * slow
-    inst.duration.record(duration, attrs)
-
-    # A stream without include_usage has no usage chunk: otel-llm counts the
-    # tokens with tiktoken and marks them (and the cost derived from them).
-    estimated = {semconv.OTEL_LLM_USAGE_ESTIMATED: not usage_reported}
-    inst.token_usage.record(
-        input_tokens, {**attrs, **estimated, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_INPUT}
-    )
-    inst.token_usage.record(
-        output_tokens, {**attrs, **estimated, semconv.GEN_AI_TOKEN_TYPE: semconv.TOKEN_TYPE_OUTPUT}
-    )
-    price_in, price_out = MODELS[model]
-    cost = (input_tokens * price_in + output_tokens * price_out) / 1_000_000
-    inst.cost.record(cost, {**attrs, **estimated})
+        client.chat.completions.create(model=model, messages=_messages(), **kwargs)
 
 
-def _record_failure(inst: _Instruments, model: str, *, slow: float) -> None:
-    attrs = {**_request_attributes(model), semconv.ERROR_TYPE: ERRORS[model]}
-    inst.duration.record(_rng.uniform(0.05, 0.6) * slow, attrs)
+def _fail(clients: _Clients, model: str, failure: _Failure) -> None:
+    kwargs: dict[str, Any] = {"extra_headers": _controls(model, failure.fault)}
+    if failure.timeout is not None:
+        kwargs["timeout"] = failure.timeout
+    try:
+        _chat(clients.reported, model, stream=failure.stream, **kwargs)
+    except failure.expected:
+        return  # what the application sees; otel-llm recorded it with error.type
+    raise AssertionError(f"{model}: fault {failure.fault!r} did not fail the call")
+
+
+def _model_round(clients: _Clients, n: int, model: str) -> None:
+    _chat(clients.reported, model, stream=False, extra_headers=_controls(model))
+    _chat(clients.reported, model, stream=True, extra_headers=_controls(model))
+    _chat(clients.estimated, model, stream=True, extra_headers=_controls(model))
+    for failure in FAILURES[model]:
+        if n % failure.every == 0:
+            _fail(clients, model, failure)
 
 
 def run_workload(meter_provider: MeterProvider) -> None:
-    """Record one round of LLM traffic through ``meter_provider``.
+    """Make one round of instrumented LLM calls, recorded through ``meter_provider``.
 
-    Called repeatedly by ``main()``. Every call must produce, for each of the
-    two models: a non-streamed chat with provider-reported usage, a stream
-    with usage, a stream without usage (estimated tokens), and (on a fixed
-    schedule) a failed call with ``error.type``, so every dashboard panel has
-    fresh data in any 10 s window.
-
-    INTERIM: records the metrics directly (see the banner at the top of this
-    file); to be replaced by real instrumented openai SDK calls against the
-    embedded model server.
+    Called repeatedly by ``main()``. Every call makes, for each of the two
+    models: a non-streamed chat and a stream, both with provider-reported
+    usage, a stream without usage (estimated tokens), and (on a fixed schedule)
+    failed calls with ``error.type``, so every dashboard panel has fresh data in
+    any 10 s window. The two models are called concurrently, as by an application
+    serving several users, which also keeps a round short (~0.6 s).
     """
-    inst = _instruments(meter_provider)
+    clients = _clients(meter_provider)
     n = next(_rounds)
-    for index, model in enumerate(MODELS):
-        slow = 1.0 if index == 0 else 2.5
-        _record_success(inst, model, stream=False, usage_reported=True, slow=slow)
-        _record_success(inst, model, stream=True, usage_reported=True, slow=slow)
-        _record_success(inst, model, stream=True, usage_reported=False, slow=slow)
-        if n % (3 + 2 * index) == 0:  # every 3rd round for model 0, every 5th for model 1
-            _record_failure(inst, model, slow=slow)
+    with ThreadPoolExecutor(len(MODELS), thread_name_prefix="workload") as pool:
+        for done in [pool.submit(_model_round, clients, n, model) for model in MODELS]:
+            done.result()  # a call that failed unexpectedly stops the workload, loudly
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -219,14 +248,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    run_workload(provider)
-    server, _thread = start_http_server(args.port, addr="127.0.0.1")
-    print(f"READY port={server.server_port}", flush=True)
+    server = None
     try:
+        run_workload(provider)
+        server, _thread = start_http_server(args.port, addr="127.0.0.1")
+        print(f"READY port={server.server_port}", flush=True)
         while not stop.wait(args.interval):
             run_workload(provider)
     finally:
-        server.shutdown()
+        if server is not None:
+            server.shutdown()
+        stop_model_server()
         provider.shutdown()
     return 0
 
