@@ -3,13 +3,15 @@
 LangChain builds a callback manager for each run in ``_configure``, which
 consults the hooks registered with
 ``langchain_core.tracers.context.register_configure_hook``: for each it calls
-``var.get()`` and, if that returns a handler and the manager holds no instance
-of the hook's ``handle_class``, adds it (inheritable, so child runs inherit it
+``var.get()`` and, with no ``handle_class``, adds the handler it returns unless
+that very object is already there (inheritable, so child runs inherit it
 rather than getting a second one). The "var" is only duck-typed, so ours is an
 object whose ``get()`` returns the installed forwarder or None: uninstrumenting
 is then global (a real ContextVar's ``set()`` would only change one context).
-``handle_class`` is the forwarders' base class: a run that already has a
-forwarder (one passed explicitly) does not get the global one too.
+A run that also has a forwarder passed explicitly keeps both: the app's global
+telemetry must not vanish because someone passed a stdout logger on one model.
+A handler object reachable through both forwarders still gets each run once
+(the forwarders claim runs per handler).
 
 LangChain offers no way to remove a hook, so ours is registered once and
 returns None while uninstrumented.
@@ -66,8 +68,7 @@ def instrument_langchain(callbacks: Sequence[Any] | None = None) -> LangChainCal
             callbacks = [OpenTelemetryCallbackHandler()]
         forwarder = LangChainCallbackHandler(callbacks)
         if not _registered:
-            register_configure_hook(cast("ContextVar[Any]", _installed), True,
-                                    LangChainForwarder)
+            register_configure_hook(cast("ContextVar[Any]", _installed), True)
             _registered = True
         _installed.handler = forwarder
     return forwarder

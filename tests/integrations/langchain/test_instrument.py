@@ -73,14 +73,37 @@ def test_no_double_attach_with_an_explicit_forwarder(
     assert_one_tree(spans)
 
 
-def test_an_explicit_forwarder_keeps_the_global_one_off_its_run(
+def test_an_explicit_forwarder_does_not_hide_runs_from_the_global_one(
         otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
-    """An app that both instruments globally and passes its own forwarder (each with an OTel
-    handler on the same providers): the run gets one forwarder, so one set of spans."""
+    """Global telemetry plus a forwarder of the app's own on one model or request: the run
+    still reaches the global OTel handler (spans are not lost) and the app's handler too."""
     instrument_langchain([otel.handler()])
-    explicit = LangChainCallbackHandler([otel.handler()])
+    mine = _Recorder()
+    model = chat_model(callbacks=[LangChainCallbackHandler([mine])])
+    model.invoke("hi")
+    chat_model().invoke("hi", config={"callbacks": [LangChainCallbackHandler([mine])]})
+    assert [s.name for s in otel.spans()] == ["chat gpt-4o-mini+len=5"] * 2
+    assert mine.ends == 2
+
+
+def test_one_handler_behind_both_forwarders_sees_each_run_once(
+        otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
+    """The same OTel handler installed globally and passed explicitly: one set of spans."""
+    handler = otel.handler()
+    instrument_langchain([handler])
+    explicit = LangChainCallbackHandler([handler])
     prompt_model_parser(chat_model()).invoke({"topic": "x"}, config={"callbacks": [explicit]})
     assert len(otel.spans()) == 4
+
+
+class _Recorder(BaseCallbackHandler):
+    """Counts the LLM runs it sees end."""
+
+    def __init__(self) -> None:
+        self.ends = 0
+
+    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        self.ends += 1
 
 
 def test_scoped_counter_sees_runs_of_an_instrumented_process(chat_model: ModelFactory) -> None:
