@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean venv system-deps
+.PHONY: demo test lint bench bench-quick clean venv system-deps
 
 venv: $(STAMP)
 
@@ -35,8 +35,12 @@ system-deps:
 test: venv system-deps lint
 	$(PY) -m pytest
 
+# The peer comparison (bench/RESULTS.md): installs the peers in venvs under build/.
 bench: venv
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: venv
+	$(PY) -m bench --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

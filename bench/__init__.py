@@ -1,5 +1,7 @@
-"""Benchmarks: each module has ``run(rounds) -> dict`` and prints a table when run alone.
+"""Benchmarks.
 
-``python -m bench`` runs them all. Figures are ratios within one process run,
-never absolute times compared across runs.
+``python -m bench`` compares otel-llm with its peers (``bench/peers``, written to
+``bench/RESULTS.md``); ``python -m bench --ours`` runs the micro-benchmarks in this
+package, each also runnable alone with ``python -m bench.<name>``. Figures are
+ratios within one process run, never absolute times compared across runs.
 """
