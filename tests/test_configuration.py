@@ -42,8 +42,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.util._once import Once
 
 from otel_llm import semconv
-from otel_llm.configuration import guard
-from otel_llm.configuration import Telemetry, configure
+from otel_llm.configuration import Telemetry, configure, guard
 from otel_llm.errors import ConfigurationError
 from otel_llm.schema import AIMessage, ChatGeneration, HumanMessage, LLMResult
 from otel_llm.telemetry import CaptureMode, OpenTelemetryCallbackHandler
