@@ -52,16 +52,11 @@ async def _atraced(stream: Any, run: AsyncRun) -> AsyncIterator[Any]:
     await run.end()
 
 
-class TracedStream:
-    """An ``openai.Stream`` whose chunks feed the call's run."""
+class _Proxy:
+    """Is the SDK's stream to ``isinstance`` and attribute access; iterates ``_otel_iter``."""
 
-    __slots__ = ("__weakref__", "_otel_iter", "_otel_run", "_otel_stream")
-
-    def __init__(self, stream: Any, run: SyncRun) -> None:
-        self._otel_stream = stream
-        self._otel_run = run
-        self._otel_iter = _traced(stream, run)
-        weakref.finalize(self, run.abandon).atexit = False  # not during interpreter shutdown
+    __slots__ = ("_otel_iter", "_otel_stream")
+    _otel_stream: Any
 
     @property  # type: ignore[misc]
     def __class__(self) -> type[Any]:  # isinstance(proxy, openai.Stream) holds
@@ -70,13 +65,21 @@ class TracedStream:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._otel_stream, name)
 
-    def __iter__(self) -> TracedStream:
+    def __repr__(self) -> str:
+        return repr(self._otel_stream)
+
+
+class _SyncProxy(_Proxy):
+    __slots__ = ()
+    _otel_iter: Iterator[Any]
+
+    def __iter__(self) -> _SyncProxy:
         return self
 
     def __next__(self) -> Any:
         return next(self._otel_iter)
 
-    def __enter__(self) -> TracedStream:
+    def __enter__(self) -> _SyncProxy:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -84,40 +87,20 @@ class TracedStream:
         self.close()
 
     def close(self) -> None:
-        try:
-            self._otel_stream.close()
-        finally:
-            self._otel_run.end()
-
-    def __repr__(self) -> str:
-        return repr(self._otel_stream)
+        self._otel_stream.close()
 
 
-class TracedAsyncStream:
-    """An ``openai.AsyncStream`` whose chunks feed the call's run."""
+class _AsyncProxy(_Proxy):
+    __slots__ = ()
+    _otel_iter: AsyncIterator[Any]
 
-    __slots__ = ("__weakref__", "_otel_iter", "_otel_run", "_otel_stream")
-
-    def __init__(self, stream: Any, run: AsyncRun) -> None:
-        self._otel_stream = stream
-        self._otel_run = run
-        self._otel_iter = _atraced(stream, run)
-        weakref.finalize(self, run.abandon).atexit = False
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type[Any]:
-        return type(self._otel_stream)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._otel_stream, name)
-
-    def __aiter__(self) -> TracedAsyncStream:
+    def __aiter__(self) -> _AsyncProxy:
         return self
 
     async def __anext__(self) -> Any:
         return await self._otel_iter.__anext__()
 
-    async def __aenter__(self) -> TracedAsyncStream:
+    async def __aenter__(self) -> _AsyncProxy:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -125,13 +108,43 @@ class TracedAsyncStream:
         await self.close()
 
     async def close(self) -> None:
+        await self._otel_stream.close()
+
+
+class TracedStream(_SyncProxy):
+    """An ``openai.Stream`` whose chunks feed the call's run."""
+
+    __slots__ = ("__weakref__", "_otel_run")
+
+    def __init__(self, stream: Any, run: SyncRun) -> None:
+        self._otel_stream = stream
+        self._otel_run = run
+        self._otel_iter = _traced(stream, run)
+        weakref.finalize(self, run.abandon).atexit = False  # not during interpreter shutdown
+
+    def close(self) -> None:
         try:
-            await self._otel_stream.close()
+            super().close()
+        finally:
+            self._otel_run.end()
+
+
+class TracedAsyncStream(_AsyncProxy):
+    """An ``openai.AsyncStream`` whose chunks feed the call's run."""
+
+    __slots__ = ("__weakref__", "_otel_run")
+
+    def __init__(self, stream: Any, run: AsyncRun) -> None:
+        self._otel_stream = stream
+        self._otel_run = run
+        self._otel_iter = _atraced(stream, run)
+        weakref.finalize(self, run.abandon).atexit = False
+
+    async def close(self) -> None:
+        try:
+            await super().close()
         finally:
             await self._otel_run.end()
-
-    def __repr__(self) -> str:
-        return repr(self._otel_stream)
 
 
 # --- suppressed calls: the framework owns the run, we only read the response id -------------
@@ -167,68 +180,24 @@ async def _apeeked(stream: Any, details: dict[str, Any]) -> AsyncIterator[Any]:
         yield item
 
 
-class PeekedStream:
+class PeekedStream(_SyncProxy):
     """An ``openai.Stream`` passed through unchanged except that its id is read."""
 
-    __slots__ = ("_otel_iter", "_otel_stream")
+    __slots__ = ()
 
     def __init__(self, stream: Any, details: dict[str, Any]) -> None:
         self._otel_stream = stream
         self._otel_iter = _peeked(stream, details)
 
-    @property  # type: ignore[misc]
-    def __class__(self) -> type[Any]:
-        return type(self._otel_stream)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._otel_stream, name)
-
-    def __iter__(self) -> PeekedStream:
-        return self
-
-    def __next__(self) -> Any:
-        return next(self._otel_iter)
-
-    def __enter__(self) -> PeekedStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._otel_stream.close()
-
-    def __repr__(self) -> str:
-        return repr(self._otel_stream)
-
-
-class PeekedAsyncStream:
+class PeekedAsyncStream(_AsyncProxy):
     """An ``openai.AsyncStream`` passed through unchanged except that its id is read."""
 
-    __slots__ = ("_otel_iter", "_otel_stream")
+    __slots__ = ()
 
     def __init__(self, stream: Any, details: dict[str, Any]) -> None:
         self._otel_stream = stream
         self._otel_iter = _apeeked(stream, details)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type[Any]:
-        return type(self._otel_stream)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._otel_stream, name)
-
-    def __aiter__(self) -> PeekedAsyncStream:
-        return self
-
-    async def __anext__(self) -> Any:
-        return await self._otel_iter.__anext__()
-
-    async def __aenter__(self) -> PeekedAsyncStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._otel_stream.close()
-
-    def __repr__(self) -> str:
-        return repr(self._otel_stream)
 
 
 def peek(result: Any, details: dict[str, Any]) -> Any:

@@ -77,26 +77,17 @@ class Bridge:
     # --- starts ---------------------------------------------------------------------
     def start(self, event: d.Event, args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> Dispatch | None:
-        """A chain, tool or retriever run starts."""
+        """A run starts; an LLM or chat-model run takes ownership of its SDK calls."""
         try:
             state = self.runs.start(kwargs["run_id"])
         except Exception as exc:
             _internal_error("start", exc)
             return _dispatch(self.runs.current(), event, args, kwargs)
-        return _dispatch(state.handlers, event, args, kwargs)
-
-    def llm_start(self, event: d.Event, args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> Dispatch | None:
-        """An LLM or chat-model run starts: it takes ownership of its SDK calls."""
-        try:
-            state = self.runs.start(kwargs["run_id"])
-        except Exception as exc:
-            _internal_error("start", exc)
-            return _dispatch(self.runs.current(), event, args, kwargs)
-        try:
-            kwargs = self._open_llm(state, event is d.CHAT_MODEL_START, args, kwargs)
-        except Exception as exc:
-            _internal_error("llm start", exc)
+        if event is d.CHAT_MODEL_START or event is d.LLM_START:
+            try:
+                kwargs = self._open_llm(state, event is d.CHAT_MODEL_START, args, kwargs)
+            except Exception as exc:
+                _internal_error("llm start", exc)
         return _dispatch(state.handlers, event, args, kwargs)
 
     def _open_llm(self, state: RunState, chat: bool, args: tuple[Any, ...],

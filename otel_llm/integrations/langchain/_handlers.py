@@ -71,10 +71,10 @@ class LangChainCallbackHandler(LangChainForwarder):
             raise
 
     def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
-        self._start(self._bridge.llm_start(d.LLM_START, args, kwargs), kwargs)
+        self._start(self._bridge.start(d.LLM_START, args, kwargs), kwargs)
 
     def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
-        self._start(self._bridge.llm_start(d.CHAT_MODEL_START, args, kwargs), kwargs)
+        self._start(self._bridge.start(d.CHAT_MODEL_START, args, kwargs), kwargs)
 
     def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
         _run(self._bridge.token(args, kwargs))
@@ -154,10 +154,10 @@ class AsyncLangChainCallbackHandler(LangChainForwarder, _LCAsyncHandler):
             raise
 
     async def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
-        await self._start(self._bridge.llm_start(d.LLM_START, args, kwargs), kwargs)
+        await self._start(self._bridge.start(d.LLM_START, args, kwargs), kwargs)
 
     async def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
-        await self._start(self._bridge.llm_start(d.CHAT_MODEL_START, args, kwargs), kwargs)
+        await self._start(self._bridge.start(d.CHAT_MODEL_START, args, kwargs), kwargs)
 
     async def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
         await _arun(self._bridge.token(args, kwargs))
