@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import openai
@@ -106,4 +107,9 @@ async def test_stdout_and_file_logs_read_langchain_objects(
     assert "out=5 total=" in text and " estimated answer: " in text
     assert "[retriever end]" in text and "2 document(s)" in text
     assert "[tool start] flower_price" in text and "irises" in text
-    assert log.read_text() == text
+    # Each handler times runs itself, so a duration may round differently between the two.
+    assert _without_durations(log.read_text()) == _without_durations(text)
+
+
+def _without_durations(log: str) -> str:
+    return re.sub(r"\(\d+\.\d+s\)", "(?s)", log)
