@@ -188,22 +188,30 @@ class _RetrieverRun(_ParentRun[R]):
 
 
 class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
+    __slots__ = ("_token_plan",)
+    _token_plan: d.Plan
+
     def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        # The per-token hot path, unrolled: one dict, direct calls.
-        plan = self._set.plan(d.LLM_NEW_TOKEN)
+        # The per-token hot path, unrolled: the plan looked up once per run, keyword
+        # arguments passed directly (no dict).
+        try:
+            plan = self._token_plan
+        except AttributeError:
+            plan = self._token_plan = self._set.plan(d.LLM_NEW_TOKEN)
         if not plan.calls:
             return
-        kw = {"chunk": chunk, "run_id": self.run_id, "parent_run_id": self.parent_run_id,
-              "tags": self.tags}
-        if kwargs:
-            kw.update(kwargs)
-        if not plan.plain:
+        if kwargs or not plan.plain:
+            kw = {"chunk": chunk, "run_id": self.run_id, "parent_run_id": self.parent_run_id,
+                  "tags": self.tags, **kwargs}
             d.run_sync(plan, d.LLM_NEW_TOKEN, (token,), kw)
             return
+        run_id, parent_run_id, tags = self.run_id, self.parent_run_id, self.tags
         for call in plan.calls:
             try:
-                call.fn(token, **kw)
+                call.fn(token, chunk=chunk, run_id=run_id, parent_run_id=parent_run_id, tags=tags)
             except Exception as exc:
+                kw = {"chunk": chunk, "run_id": run_id, "parent_run_id": parent_run_id,
+                      "tags": tags}
                 d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), kw, exc)
 
 

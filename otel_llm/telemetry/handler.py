@@ -210,7 +210,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         # The hot path: a dict lookup and an array append. The SDK's Histogram.record
         # costs ~10 us a call, so the gaps between chunks are recorded when the run ends.
         now = self._clock()
-        run = self._runs.get(run_id)
+        last_id, run = self._runs.last
+        if run_id is not last_id:
+            run = self._runs.get_streaming(run_id)
         if run is None:
             return
         try:

@@ -57,19 +57,23 @@ class LLMRecorder:
         self.instruments.record_first_chunk(run, ttft)
 
     def finish(self, run: Run, response: Any, now: int) -> None:
-        span = run.span
         response_attrs = attrs_of.llm_response_attributes(response)
-        span.set_attributes(response_attrs)
+        span_attrs = dict(response_attrs)  # one set_attributes: each call takes the span's lock
         metric_attrs = run.metric_attrs
         response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
         if response_model:
             metric_attrs = {**metric_attrs, semconv.GEN_AI_RESPONSE_MODEL: response_model}
-        self.instruments.record_end(run, now, metric_attrs)
-        usage = usage_from_result(response)
-        if usage is not None:
-            span.set_attributes(attrs_of.usage_attributes(usage))
-            model = response_model or metric_attrs.get(semconv.GEN_AI_REQUEST_MODEL)
-            self._usage(run, usage, metric_attrs, model)
+        try:
+            self.instruments.record_end(run, now, metric_attrs)
+            usage = usage_from_result(response)
+            if usage is not None:
+                span_attrs.update(attrs_of.usage_attributes(usage))
+                model = response_model or metric_attrs.get(semconv.GEN_AI_REQUEST_MODEL)
+                cost = self._usage(run, usage, metric_attrs, model)
+                if cost is not None:
+                    span_attrs[semconv.OTEL_LLM_USAGE_COST] = cost
+        finally:  # what is known reaches the span even if usage could not be read
+            run.span.set_attributes(span_attrs)
         if self.content.mode.enabled:
             self.content.llm_output(run, response, now, response_attrs)
 
@@ -77,15 +81,18 @@ class LLMRecorder:
         """The duration of a run that failed (``error.type`` on the metric)."""
         self.instruments.record_end(run, end_ns, {**run.metric_attrs, semconv.ERROR_TYPE: kind})
 
-    def _usage(self, run: Run, usage: TokenUsage, metric_attrs: dict[str, Any], model: Any) -> None:
+    def _usage(self, run: Run, usage: TokenUsage, metric_attrs: dict[str, Any],
+               model: Any) -> float | None:
+        """Records token counts and cost; returns the cost for the span, if known."""
         attrs = self.instruments.record_usage(run, usage, metric_attrs)
         if self._cost_fn is None or not isinstance(model, str):
-            return
+            return None
         try:
             cost = self._cost_fn(model, usage)
         except Exception as exc:
             self._failures.record("cost_fn", exc)
-            return
+            return None
         if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
             self.instruments.cost.record(cost, attrs, NO_EXEMPLAR)
-            run.span.set_attribute(semconv.OTEL_LLM_USAGE_COST, float(cost))
+            return float(cost)
+        return None

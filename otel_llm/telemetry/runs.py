@@ -77,6 +77,8 @@ class RunRegistry:
 
     def __init__(self, max_open: int, max_age_ns: int) -> None:
         self._runs: dict[UUID, Run] = {}
+        #: ``(run_id, run)`` of the last ``get_streaming``; read directly by the token hook.
+        self.last: tuple[UUID | None, Run | None] = (None, None)
         self._lock = threading.Lock()
         self._max_open = max_open
         self._max_age_ns = max_age_ns
@@ -87,11 +89,27 @@ class RunRegistry:
     def get(self, run_id: UUID | None) -> Run | None:
         return self._runs.get(run_id) if run_id is not None else None
 
+    def get_streaming(self, run_id: UUID) -> Run | None:
+        """``get`` for the per-token path, remembering the last run asked for.
+
+        A stream's tokens arrive in a row with the same UUID object, so an identity
+        check skips ``UUID.__hash__`` (a Python-level call). Unlocked: a token racing
+        its run's end may land on the ended run, which only counts a chunk nobody reads.
+        """
+        last_id, last_run = self.last
+        if run_id is last_id:
+            return last_run
+        run = self._runs.get(run_id)
+        if run is not None:
+            self.last = (run_id, run)
+        return run
+
     def add(self, run: Run, now_ns: int) -> list[tuple[Run, str]]:
         """Register ``run``; returns the runs dropped to make room, each with the reason."""
         dropped: list[tuple[Run, str]] = []
         deadline = now_ns - self._max_age_ns
         with self._lock:
+            self.last = (None, None)
             old = self._runs.pop(run.run_id, None)
             if old is not None:
                 dropped.extend((r, "run id started again") for r in self._take_tree(old))
@@ -114,6 +132,7 @@ class RunRegistry:
     def pop(self, run_id: UUID) -> tuple[Run, list[Run]] | None:
         """Remove a run and its open descendants: ``(run, descendants)`` or ``None`` if unknown."""
         with self._lock:
+            self.last = (None, None)
             run = self._runs.pop(run_id, None)
             if run is None:
                 return None
@@ -126,6 +145,7 @@ class RunRegistry:
     def pop_all(self) -> list[Run]:
         """Every open run, parents before children (for a shutdown that ends them)."""
         with self._lock:
+            self.last = (None, None)
             runs = list(self._runs.values())
             self._runs.clear()
         return runs

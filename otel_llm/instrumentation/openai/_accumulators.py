@@ -23,6 +23,7 @@ from otel_llm.schema import (
     Generation,
     GenerationChunk,
     LLMResult,
+    TextChunk,
 )
 from otel_llm.tokens import count_completion_tokens, count_tool_call_tokens
 
@@ -109,9 +110,7 @@ class ChatStream(Accumulator):
                 if pieces is None:
                     pieces = self.texts[choice.index] = []
                 pieces.append(text)
-                pending.append(
-                    (text, ChatGenerationChunk(text=text, message=AIMessage(content=text)))
-                )
+                pending.append((text, TextChunk(text)))
             if delta.tool_calls:
                 self._tool_deltas(choice.index, delta.tool_calls, pending)
             elif delta.function_call is not None:
@@ -230,9 +229,7 @@ class ResponsesStream(Accumulator):
             text = chunk.delta
             if text:
                 self.texts.append(text)
-                pending.append(
-                    (text, ChatGenerationChunk(text=text, message=AIMessage(content=text)))
-                )
+                pending.append((text, TextChunk(text)))
         elif kind == "response.function_call_arguments.delta":
             call = self.calls.get(chunk.item_id)
             if call is not None:

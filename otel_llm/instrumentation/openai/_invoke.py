@@ -72,10 +72,23 @@ class _Prepared:
     hide_usage: bool
 
 
+#: ``id(client) -> (its base_url object, str of it, is Azure)``. Holding the URL object
+#: keeps its id from being reused, so an identity match proves the entry is current
+#: (``client.base_url = ...`` makes a new object).
+_WHERE: dict[int, tuple[Any, str, bool]] = {}
+
+
 def _where(resource: Any) -> tuple[str, bool]:
-    """``(base URL, is Azure)`` of the resource's client."""
+    """``(base URL, is Azure)`` of the resource's client, rendered once per URL."""
     client = resource._client  # the SDK keeps no public link from a resource to its client
-    return str(client.base_url), isinstance(client, BaseAzureClient)
+    url = client.base_url
+    hit = _WHERE.get(id(client))
+    if hit is not None and hit[0] is url:
+        return hit[1], hit[2]
+    if len(_WHERE) >= 256:
+        _WHERE.clear()
+    entry = _WHERE[id(client)] = (url, str(url), isinstance(client, BaseAzureClient))
+    return entry[1], entry[2]
 
 
 def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,

@@ -106,7 +106,8 @@ def test_history_messages_are_converted(client: openai.OpenAI, instrumented: Rec
 
 
 def test_streamed_chat_tokens_and_result(client: openai.OpenAI, instrumented: Recorder) -> None:
-    """Each content delta is one on_llm_new_token with a ChatGenerationChunk; the end event
+    """Each content delta is one on_llm_new_token with a ChatGenerationChunk (its message
+    built on first read); the end event
     has the joined text, the finish reason and the provider's usage (not estimated)."""
     chunks = list(client.chat.completions.create(model="gpt-4o-mini+len=20", messages=USER,
                                                  stream=True))
@@ -117,6 +118,14 @@ def test_streamed_chat_tokens_and_result(client: openai.OpenAI, instrumented: Re
     token_chunks = [e.kwargs["chunk"] for e in instrumented.events if e.hook == "token"]
     assert all(isinstance(c, ChatGenerationChunk) for c in token_chunks)
     assert [c.text for c in token_chunks] == instrumented.tokens
+    # The message is built lazily, yet reads, compares and prints like an eager chunk.
+    first = token_chunks[0]
+    eager = ChatGenerationChunk(text=first.text, message=AIMessage(content=first.text))
+    assert first.message == AIMessage(content=first.text) and first.generation_info is None
+    assert first == eager and eager == first and repr(first) == repr(eager)
+    assert first != ChatGenerationChunk(text="other", message=AIMessage(content="other"))
+    first.message = AIMessage(content="replaced")
+    assert first.message.content == "replaced"
     [[generation]] = end.payload.generations
     assert generation.text == text
     assert generation.generation_info == {"finish_reason": "stop"}

@@ -61,3 +61,18 @@ def test_error_and_abandoned_spans(client: openai.OpenAI, otel: InMemoryTelemetr
     assert all(s.status.status_code is StatusCode.ERROR for s in spans)
     assert [(s.attributes or {})[semconv.ERROR_TYPE] for s in spans] == [
         "openai.RateLimitError", "otel_llm.instrumentation.openai.StreamAbandonedError"]
+
+
+def test_server_address_follows_a_changed_base_url(client: openai.OpenAI,
+                                                   otel: InMemoryTelemetry) -> None:
+    """The rendered base URL is cached per client, yet assigning ``client.base_url`` (a new
+    URL object) is seen by the next call."""
+    client.chat.completions.create(model="gpt-4o-mini+len=2", messages=USER)
+    port = client.base_url.port
+    client.base_url = f"http://localhost:{port}/v1/"
+    client.chat.completions.create(model="gpt-4o-mini+len=3", messages=USER)
+    first = otel.span("chat gpt-4o-mini+len=2").attributes or {}
+    second = otel.span("chat gpt-4o-mini+len=3").attributes or {}
+    assert first[semconv.SERVER_ADDRESS] == "127.0.0.1"
+    assert second[semconv.SERVER_ADDRESS] == "localhost"
+    assert second[semconv.SERVER_PORT] == port
