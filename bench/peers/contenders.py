@@ -4,7 +4,8 @@ Each peer is benchmarked with its defaults; ``content`` says what that default
 captures. The two peers that capture content by default also run as a
 ``-nocontent`` variant (their documented switch, ``CONTENT_OFF_ENV``), so they can
 be compared like for like with otel-llm's metadata-only default; ``--content off``
-switches content off for every contender.
+switches content off for every contender. A ``reference`` contender (``sdk-floor``)
+is a yardstick, not a peer: the OTel SDK calls alone, the floor under otel-llm's cost.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "BASELINE",
     "CONTENDERS",
     "CONTENT_OFF_ENV",
+    "FLOOR_LABEL",
     "SUITES",
     "Contender",
     "by_name",
@@ -23,6 +25,7 @@ __all__ = [
 ]
 
 SUITES = ("openai", "langchain")
+FLOOR_LABEL = "OTel SDK floor (span + histograms only, no logic)"
 BASELINE = {"openai": "none", "langchain": "lc-none"}
 
 #: Environment that switches message content off, per peer family (their documented knobs).
@@ -48,6 +51,8 @@ class Contender:
     note: str = ""
     env: dict[str, str] = field(default_factory=dict)
     variant_of: str = ""  # a second configuration of another contender (no memory run)
+    #: A yardstick, not a peer: not in "lower than every peer", no probes, no memory run.
+    reference: bool = False
 
     @property
     def is_baseline(self) -> bool:
@@ -63,6 +68,10 @@ CONTENDERS: tuple[Contender, ...] = (
               "otel-llm", scenarios=("stream-no-usage",), variant_of="otel-llm",
               note="never adds include_usage: stream tokens counted locally with tiktoken "
                    "(what a non-OpenAI server gets)"),
+    Contender("sdk-floor", "openai", "none", FLOOR_LABEL, "opentelemetry-sdk", reference=True,
+              note="bench/peers/floor.py: only the SDK calls otel-llm's telemetry makes (one "
+                   "span, duration/token/cost/TTFT/chunk-gap histograms), constants where "
+                   "the wire gives no value; the lower bound of otel-llm's overhead"),
     Contender("openllmetry", "openai", "openllmetry", "OpenLLMetry",
               "opentelemetry-instrumentation-openai", content="on"),
     Contender("openinference", "openai", "openinference", "OpenInference",

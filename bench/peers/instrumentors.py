@@ -64,6 +64,12 @@ def _otel_llm_estimate(t: WorkerTelemetry) -> None:
     instrument_openai([_handler(t)], stream_usage=False)
 
 
+def _sdk_floor(t: WorkerTelemetry) -> None:
+    from bench.peers.floor import install_floor
+
+    install_floor(t.tracer_provider, t.meter_provider)
+
+
 def _openllmetry(t: WorkerTelemetry) -> None:
     instrumentor = _peer("opentelemetry.instrumentation.openai").OpenAIInstrumentor()
     _instrument(instrumentor, **_providers(t))
@@ -109,6 +115,7 @@ INSTALLERS: dict[str, Callable[[WorkerTelemetry], None]] = {
     "none": _none,
     "otel-llm": _otel_llm,
     "otel-llm-estimate": _otel_llm_estimate,
+    "sdk-floor": _sdk_floor,
     "openllmetry": _openllmetry,
     "openinference": _openinference,
     "openllmetry-nocontent": _openllmetry,

@@ -72,6 +72,19 @@ def _content_note(result: dict[str, Any]) -> str:
             "`python -m bench --content off` switches content off for every worker.")
 
 
+def _reference_note(result: dict[str, Any]) -> str:
+    names = [f"`{n}` ({info['label']})" for n, info in result["contenders"].items()
+             if info.get("reference")]
+    if not names:
+        return ""
+    return (f"{', '.join(names)} is a yardstick, not a peer: `bench/peers/floor.py` wraps "
+            "`create` and makes only the OpenTelemetry SDK calls otel-llm's telemetry makes "
+            "with its defaults (one span with the same attributes, the same histograms), "
+            "nothing else. Its ratio is the lowest otel-llm could reach with the same "
+            "telemetry on this SDK; it is not one of the peers to beat and has no "
+            "correctness or memory rows.")
+
+
 def markdown(result: dict[str, Any], machine: dict[str, str], plot: str | None,
              command: str) -> str:
     plan, truth = result["plan"], result["truth"]
@@ -115,6 +128,8 @@ def markdown(result: dict[str, Any], machine: dict[str, str], plot: str | None,
         _content_note(result),
         "",
     ]
+    if _reference_note(result):
+        lines += [_reference_note(result), ""]
     if plot:
         lines += [f"![CPU per call, ratio to no instrumentation]({plot})", ""]
     lines += ["## Targets (issue #8) for otel-llm in this run", ""]

@@ -13,7 +13,8 @@ __all__ = ["plot_ratios"]
 _COLOURS = {"otel-llm": "#2b8a3e", "otel-llm-estimate": "#8ce99a",
             "openllmetry": "#1971c2", "openllmetry-nocontent": "#74c0fc",
             "openinference": "#e8590c", "openinference-nocontent": "#ffa94d",
-            "otel-genai-openai": "#7048e8", "otel-openai-v2": "#b197fc", "otel-genai": "#7048e8"}
+            "otel-genai-openai": "#7048e8", "otel-openai-v2": "#b197fc", "otel-genai": "#7048e8",
+            "sdk-floor": "#343a40"}
 
 
 def plot_ratios(result: dict[str, Any], path: Path) -> Path:

@@ -50,6 +50,11 @@ def _info(result: dict[str, Any], name: str) -> dict[str, Any]:
     return info
 
 
+def _reference(result: dict[str, Any], name: str) -> bool:
+    """A yardstick (the SDK floor): shown with the others, never judged as a peer."""
+    return bool(result["contenders"][name].get("reference"))
+
+
 def _label(result: dict[str, Any], name: str) -> str:
     return str(result["contenders"][name]["label"])
 
@@ -99,7 +104,8 @@ def _cell(cell: Cell) -> str:
 
 def correctness_table(result: dict[str, Any], suite: str) -> str:
     observations = {n: o for n, o in result["probes"].items()
-                    if result["contenders"][n]["suite"] == suite and n != BASELINE[suite]}
+                    if result["contenders"][n]["suite"] == suite and n != BASELINE[suite]
+                    and not _reference(result, n)}
     if not observations:
         return ""
     checks = OPENAI_CHECKS if suite == "openai" else LANGCHAIN_CHECKS
@@ -121,7 +127,10 @@ def memory_table(result: dict[str, Any]) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[tuple[str, bool]]:
-    """Issue #8's targets for otel-llm, each with whether this run met it."""
+    """Issue #8's targets for otel-llm, each with whether this run met it.
+
+    References (the SDK floor) are no peers to beat; their ratio is shown beside ours.
+    """
     figs, out = figures(result), []
     ours = OURS["openai"]
     for scenario, by_name in figs.items():
@@ -129,9 +138,12 @@ def targets(result: dict[str, Any]) -> list[tuple[str, bool]]:
             continue
         limit = TARGET_STREAMED if scenario in STREAMED else TARGET_NON_STREAMED
         mine = by_name[ours]["cpu"].ratio or 0.0
-        out.append((f"{scenario}: CPU {mine:.3f}x <= {limit}x", mine <= limit))
+        floors = [f"{n} {f['cpu'].ratio or 0.0:.3f}x"
+                  for n, f in by_name.items() if _reference(result, n)]
+        out.append((f"{scenario}: CPU {mine:.3f}x <= {limit}x"
+                    + "".join(f" ({floor})" for floor in floors), mine <= limit))
         peers = {n: f["cpu"].ratio for n, f in by_name.items()
-                 if n not in (ours, BASELINE["openai"])
+                 if n not in (ours, BASELINE["openai"]) and not _reference(result, n)
                  and _info(result, n).get("variant_of") != ours}
         if peers:
             best = min(peers, key=lambda n: peers[n] or 0.0)

@@ -6,7 +6,7 @@ scenario is run by every contender in an order rotated by one per round, so
 drift on this shared machine (other processes, thermal, the server's own state)
 lands on all of them alike. Each measurement is a batch of ``units`` calls;
 memory runs use fresh workers so what the timing rounds allocated does not
-count.
+count. Reference contenders (the SDK floor) are timed only: no probes, no memory.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def run(plan: Plan, python_for: Callable[[Contender], str], log: Log = _stderr) 
             _rounds(plan, workers, result, log)
             if plan.probes:
                 for name, worker in workers.items():
-                    result["probes"][name] = worker.ask(cmd="probe")
+                    if not _contender(plan, name).reference:  # a yardstick claims nothing
+                        result["probes"][name] = worker.ask(cmd="probe")
                 log("probes done")
         finally:
             for worker in workers.values():
@@ -157,7 +158,7 @@ def _rounds(plan: Plan, workers: dict[str, Worker], result: dict[str, Any], log:
 def _memory(plan: Plan, python_for: Callable[[Contender], str], url: str,
             result: dict[str, Any], log: Log) -> None:
     for c in plan.contenders:
-        if c.suite != "openai" or c.variant_of:
+        if c.suite != "openai" or c.variant_of or c.reference:
             continue  # variants: the same code path as the contender they vary
         if not result["contenders"][c.name]["available"]:
             continue
