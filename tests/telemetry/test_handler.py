@@ -285,6 +285,34 @@ def test_time_per_output_chunk_one_value_per_chunk_after_the_first(
     assert (point.min, point.max) == (pytest.approx(0.02), pytest.approx(0.02))
 
 
+def test_interleaved_streams_keep_their_own_chunks(
+    otel: InMemoryTelemetry, clock: FakeClock
+) -> None:
+    """Tokens of two runs in alternation, and of a run started after one ended, each land on
+    their own run (the token hook remembers the last run by identity of its id)."""
+    handler = otel.handler(clock=clock, chunk_metrics="all")
+    a, b = chat_start(handler), chat_start(handler)
+    for _ in range(5):
+        clock.advance(0.01)
+        handler.on_llm_new_token("a", run_id=a)
+        clock.advance(0.01)
+        handler.on_llm_new_token("b", run_id=b)
+    clock.advance(0.01)
+    handler.on_llm_new_token("a", run_id=a)
+    handler.on_llm_end(chat_result(), run_id=a)
+    handler.on_llm_new_token("late", run_id=a)  # after its end: ignored
+    c = chat_start(handler)
+    handler.on_llm_new_token("c", run_id=c)
+    for run in (b, c):
+        handler.on_llm_end(chat_result(), run_id=run)
+    [point] = otel.metric_points(semconv.METRIC_TIME_PER_OUTPUT_CHUNK)
+    assert point.count == 5 + 4  # a: 6 chunks, b: 5, c: 1
+    assert (point.min, point.max) == (pytest.approx(0.02), pytest.approx(0.02))
+    first_chunk = otel.metric_points(semconv.METRIC_TIME_TO_FIRST_CHUNK)
+    assert sum(p.count for p in first_chunk) == 3
+    assert handler.open_runs == 0
+
+
 def test_long_streams_record_chunk_gaps_before_the_end(otel: InMemoryTelemetry) -> None:
     """Chunk gaps are buffered per run but never more than a bounded number of them."""
     handler = otel.handler(chunk_metrics="all")
