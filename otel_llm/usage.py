@@ -38,7 +38,7 @@ def usage_from_result(response: Any) -> TokenUsage | None:
     llm_output = getattr(response, "llm_output", None) or {}
     estimated = llm_output.get(USAGE_ESTIMATED_KEY) is True
     reported = llm_output.get("token_usage") or llm_output.get("usage")
-    if isinstance(reported, Mapping):
+    if type(reported) is dict or isinstance(reported, Mapping):
         usage = _from_provider_usage(reported, estimated)
         if usage is not None:
             return usage
@@ -105,7 +105,7 @@ def _from_usage_metadata(generations: Any, estimated: bool) -> TokenUsage | None
 
 
 def _count(raw: Any, *keys: str) -> int | None:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # dict first: ABC checks are slow
         return None
     for key in keys:
         value = raw.get(key)

@@ -123,7 +123,7 @@ def llm_request_attributes(
         attrs.update(server_attributes(base_url))
     for key, attr in _NUMERIC_PARAMS:
         value = params.get(key)
-        if _is_number(value):
+        if value is not None and _is_number(value):
             attrs[attr] = value
     if semconv.GEN_AI_REQUEST_TEMPERATURE not in attrs and _is_number(
         metadata.get("ls_temperature")
@@ -146,7 +146,7 @@ def llm_request_attributes(
     stop = params.get("stop") or metadata.get("ls_stop")
     if isinstance(stop, str):
         attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
-    elif isinstance(stop, Sequence) and stop and all(isinstance(s, str) for s in stop):
+    elif stop and isinstance(stop, Sequence) and all(isinstance(s, str) for s in stop):
         attrs[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
     n = params.get("n")
     if _is_int(n) and n != 1:
@@ -244,7 +244,7 @@ def error_type(exc: BaseException) -> str:
 
 def _response_metadata(generation: Any) -> Mapping[str, Any]:
     meta = getattr(getattr(generation, "message", None), "response_metadata", None)
-    return meta if isinstance(meta, Mapping) else {}
+    return meta if type(meta) is dict or isinstance(meta, Mapping) else {}
 
 
 def _first_str(*values: Any) -> str | None:
