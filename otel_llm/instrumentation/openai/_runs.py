@@ -8,6 +8,7 @@ policy (``raise_error`` handlers raise into the caller, as in LangChain).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from otel_llm.callbacks import (
@@ -46,16 +47,10 @@ class SyncRun:
         start = manager.on_chat_model_start if self.call.is_chat else manager.on_llm_start
         self.run = start(serialized, inputs, **kwargs)[0]
 
-    def chunk(self, chunk: Any) -> bool:
-        """Fold one streamed chunk in and emit its tokens; False: hide it from the caller."""
-        show = self.call.fold(chunk)
-        pending = self.call.pending
-        if pending:
-            emit = self.run.on_llm_new_token  # type: ignore[union-attr]
-            for text, gen_chunk in pending:
-                emit(text, chunk=gen_chunk)
-            pending.clear()
-        return show
+    def token_emitter(self) -> Callable[..., None]:
+        """The started run's ``on_llm_new_token`` (the stream wrapper calls it per token)."""
+        assert self.run is not None, "streams are wrapped only after their run started"
+        return self.run.on_llm_new_token
 
     def end(self, response: Any = None) -> None:
         """End with ``response``, or (``None``) with what the stream delivered so far."""
@@ -87,15 +82,9 @@ class AsyncRun:
         start = manager.on_chat_model_start if self.call.is_chat else manager.on_llm_start
         self.run = (await start(serialized, inputs, **kwargs))[0]
 
-    async def chunk(self, chunk: Any) -> bool:
-        show = self.call.fold(chunk)
-        pending = self.call.pending
-        if pending:
-            emit = self.run.on_llm_new_token  # type: ignore[union-attr]
-            for text, gen_chunk in pending:
-                await emit(text, chunk=gen_chunk)
-            pending.clear()
-        return show
+    def token_emitter(self) -> Callable[..., Awaitable[None]]:
+        assert self.run is not None, "streams are wrapped only after their run started"
+        return self.run.on_llm_new_token
 
     async def end(self, response: Any = None) -> None:
         if self.run is not None and self.call.claim_end():

@@ -25,10 +25,19 @@ __all__ = ["PeekedAsyncStream", "PeekedStream", "TracedAsyncStream", "TracedStre
 
 
 def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
-    chunk = run.chunk
+    # Per chunk: fold it in, emit its tokens, pass it on. Inlined here (not a method of
+    # the run) because a stream's CPU is mostly per-chunk calls.
+    call = run.call
+    fold, pending = call.fold, call.pending
+    emit = run.token_emitter()
     try:
         for item in stream:
-            if chunk(item):
+            show = fold(item)
+            if pending:
+                for text, token_chunk in pending:
+                    emit(text, chunk=token_chunk)
+                pending.clear()
+            if show:
                 yield item
     except GeneratorExit:  # our iterator was dropped or closed: close()/finalize decide
         raise
@@ -39,10 +48,17 @@ def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
 
 
 async def _atraced(stream: Any, run: AsyncRun) -> AsyncIterator[Any]:
-    chunk = run.chunk
+    call = run.call
+    fold, pending = call.fold, call.pending
+    emit = run.token_emitter()
     try:
         async for item in stream:
-            if await chunk(item):
+            show = fold(item)
+            if pending:
+                for text, token_chunk in pending:
+                    await emit(text, chunk=token_chunk)
+                pending.clear()
+            if show:
                 yield item
     except GeneratorExit:
         raise
