@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--content", choices=("default", "off"), default="default",
                    help="peers' default content capture, or off everywhere")
     p.add_argument("--no-probes", action="store_true", help="skip the correctness probes")
+    p.add_argument("--no-calls", action="store_true",
+                   help="skip counting function calls per call (a few seconds per worker)")
     p.add_argument("--local", action="store_true",
                    help="run every worker in this interpreter, no peer venvs (peers then "
                         "show as unavailable)")
@@ -64,6 +66,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         rss_calls=args.rss_calls if args.rss_calls is not None else
         (1000 if args.quick else 100_000),
         probes=not args.no_probes,
+        calls=not args.no_calls,
         content=args.content,
     )
 

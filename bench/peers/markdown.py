@@ -7,6 +7,9 @@ from typing import Any
 from bench._stats import table
 from bench.peers.contenders import CONTENT_OFF_ENV
 from bench.peers.report import (
+    CALLS_NOTE,
+    CALLS_TITLE,
+    calls_table,
     correctness_table,
     memory_table,
     overhead_tables,
@@ -85,6 +88,11 @@ def _reference_note(result: dict[str, Any]) -> str:
             "correctness or memory rows.")
 
 
+def _calls_section(result: dict[str, Any], suite: str) -> list[str]:
+    body = calls_table(result, suite)
+    return [f"### {CALLS_TITLE}", "", CALLS_NOTE, "", body, ""] if body else []
+
+
 def markdown(result: dict[str, Any], machine: dict[str, str], plot: str | None,
              command: str) -> str:
     plan, truth = result["plan"], result["truth"]
@@ -143,6 +151,8 @@ def markdown(result: dict[str, Any], machine: dict[str, str], plot: str | None,
               "are per round to the same round's uninstrumented worker, then the median.", ""]
     if result["rounds"]:
         lines += [summary_table(result, "openai"), ""]
+    lines += _calls_section(result, "openai")
+    if result["rounds"]:
         for title, body in overhead_tables(result):
             if not title.startswith("LangChain"):
                 lines += [f"### {title}", "", body, ""]
@@ -169,6 +179,7 @@ def markdown(result: dict[str, Any], machine: dict[str, str], plot: str | None,
                   "the fake model returns usage_metadata. CPU per chain run, ratios to no "
                   "instrumentation in the same round.", "", summary_table(result, "langchain"),
                   ""]
+        lines += _calls_section(result, "langchain")
         for title, body in overhead_tables(result):
             if title.startswith("LangChain"):
                 lines += [f"### {title}", "", body, ""]

@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from bench._stats import table
+from bench.peers.calls import CALL_UNITS
 from bench.peers.contenders import BASELINE
-from bench.peers.results import Figure, mean_spans, summarize
+from bench.peers.results import Figure, calls_added, mean_spans, summarize
+from bench.peers.scenarios import SCENARIOS
 from bench.peers.verdicts import LANGCHAIN_CHECKS, OPENAI_CHECKS, Cell, judge
 
 __all__ = [
+    "CALLS_NOTE",
+    "CALLS_TITLE",
     "SCENARIO_TITLES",
+    "calls_table",
     "correctness_table",
     "figures",
     "memory_table",
@@ -35,6 +40,18 @@ SCENARIO_TITLES = {
 STREAMED = ("stream-usage", "stream-no-usage")
 TARGET_STREAMED, TARGET_NON_STREAMED, TARGET_RSS_MB = 1.03, 1.10, 5.0
 OURS = {"openai": "otel-llm", "langchain": "lc-otel-llm"}
+CALLS_TITLE = "Python-level calls added per call (deterministic; not CPU time)"
+_BY_UNITS = {k: [s for s, n in CALL_UNITS.items() if n == k] for k in CALL_UNITS.values()}
+CALLS_NOTE = (
+    "Counted with `sys.setprofile` on each worker's main thread after the timed rounds: "
+    "Python function entries (generator and coroutine resumptions included) / calls of C "
+    "functions, per call, median over profiled units ("
+    + "; ".join(f"{', '.join(names)}: {k}" for k, names in _BY_UNITS.items())
+    + "; an async-50 unit is 50 calls), minus the uninstrumented worker's. It is here "
+    "because, unlike the CPU ratios, it has no noise and is the same from run to run; it is "
+    "not CPU time: it does not see the work inside C extensions (pydantic-core, tiktoken) "
+    "nor the span export thread."
+)
 
 
 def _baselines(result: dict[str, Any]) -> dict[str, str]:
@@ -95,6 +112,29 @@ def summary_table(result: dict[str, Any], suite: str) -> str:
             cells.append("-" if f is None else f"{f['cpu'].ratio:.3f}x")
         rows.append([_label(result, name), *cells])
     return table(["CPU vs none", *scenarios], rows)
+
+
+def calls_table(result: dict[str, Any], suite: str) -> str:
+    """Contender x scenario, Python / C calls per call above the baseline ("" if not counted).
+
+    The baseline's row shows its own counts, the scale the others add to.
+    """
+    calls = result.get("calls") or {}  # runs saved before the count existed have none
+    base_name = BASELINE[suite]
+    base = calls.get(base_name)
+    if not base:
+        return ""
+    added = calls_added(calls, _baselines(result))
+    scenarios = [s for s in SCENARIOS[suite] if s in base]
+    rows = [[f"{_label(result, base_name)} (its own)",
+             *(f"{base[s]['python']:,.0f} / {base[s]['c']:,.0f}" for s in scenarios)]]
+    for name, info in result["contenders"].items():
+        if info["suite"] != suite or name not in added:
+            continue
+        cells = [("-" if s not in added[name] else
+                  f"{added[name][s][0]:+,d} / {added[name][s][1]:+,d}") for s in scenarios]
+        rows.append([_label(result, name), *cells])
+    return table(["Python / C calls per call", *scenarios], rows)
 
 
 def _cell(cell: Cell) -> str:
@@ -170,6 +210,9 @@ def render_terminal(result: dict[str, Any]) -> str:
         if any(info["suite"] == suite for info in result["contenders"].values()):
             if result["rounds"]:
                 parts += [f"summary ({suite})", summary_table(result, suite), ""]
+            body = calls_table(result, suite)
+            if body:
+                parts += [f"{CALLS_TITLE} ({suite})", body, ""]
             body = correctness_table(result, suite)
             if body:
                 parts += [f"correctness ({suite})", body, ""]

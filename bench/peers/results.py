@@ -14,7 +14,7 @@ from typing import Any
 
 from bench._stats import median_spread
 
-__all__ = ["Figure", "mean_spans", "ratios", "summarize"]
+__all__ = ["Figure", "calls_added", "mean_spans", "ratios", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,20 @@ def mean_spans(rounds: dict[str, dict[str, list[dict[str, float]]]]
     return {scenario: {name: statistics.fmean(r["spans"] for r in series)
                        for name, series in by_contender.items() if series}
             for scenario, by_contender in rounds.items()}
+
+
+def calls_added(calls: dict[str, dict[str, dict[str, Any]]], baselines: dict[str, str]
+                ) -> dict[str, dict[str, tuple[int, int]]]:
+    """``contender -> scenario -> (Python calls, C calls)`` per call above its baseline's.
+
+    Counts come from :mod:`bench.peers.calls`; baselines and scenarios their baseline was
+    not counted in are left out.
+    """
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    for name, by_scenario in calls.items():
+        base = calls.get(baselines[name])
+        if base is None or baselines[name] == name:
+            continue
+        out[name] = {s: (round(c["python"] - base[s]["python"]), round(c["c"] - base[s]["c"]))
+                     for s, c in by_scenario.items() if s in base}
+    return out

@@ -1,4 +1,5 @@
-"""The run: workers up, warm-up, interleaved rounds, probes, then memory, one worker at a time.
+"""The run: workers up, warm-up, interleaved rounds, call counts, probes, then memory, one
+worker at a time.
 
 Only one worker works at any moment (the others wait on their stdin), so
 contenders never compete for the CPU with each other; in each round every
@@ -6,7 +7,9 @@ scenario is run by every contender in an order rotated by one per round, so
 drift on this shared machine (other processes, thermal, the server's own state)
 lands on all of them alike. Each measurement is a batch of ``units`` calls;
 memory runs use fresh workers so what the timing rounds allocated does not
-count. Reference contenders (the SDK floor) are timed only: no probes, no memory.
+count. Reference contenders (the SDK floor) are timed and counted: no probes, no memory.
+Call counts (:mod:`bench.peers.calls`, every worker, baselines included) run after the
+rounds, so the profiler never touches a timed batch.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bench.peers.calls import CALL_UNITS
 from bench.peers.contenders import Contender, content_env
-from bench.peers.process import Worker, model_server
+from bench.peers.process import Worker, WorkerError, model_server
 from bench.peers.scenarios import CHAT_MODEL, MESSAGES, SCENARIOS, STREAM_MODEL
 
 __all__ = ["FULL_UNITS", "QUICK_UNITS", "Plan", "run", "true_usage"]
@@ -41,6 +45,7 @@ class Plan:
     probes: bool = True
     content: str = "default"
     warmup_units: int = 2
+    calls: bool = True  # count function calls per call (deterministic, a few s per worker)
 
     @property
     def suites(self) -> list[str]:
@@ -78,9 +83,10 @@ def run(plan: Plan, python_for: Callable[[Contender], str], log: Log = _stderr) 
     result: dict[str, Any] = {
         "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "plan": {"rounds": plan.rounds, "units": plan.units, "rss_calls": plan.rss_calls,
-                 "content": plan.content, "warmup_units": plan.warmup_units},
+                 "content": plan.content, "warmup_units": plan.warmup_units,
+                 "calls": plan.calls},
         "load_start": os.getloadavg(),
-        "contenders": {}, "rounds": {}, "probes": {}, "rss": {}, "truth": {},
+        "contenders": {}, "rounds": {}, "calls": {}, "probes": {}, "rss": {}, "truth": {},
     }
     started = time.perf_counter()
     with model_server() as url:
@@ -90,6 +96,8 @@ def run(plan: Plan, python_for: Callable[[Contender], str], log: Log = _stderr) 
         try:
             _warm_up(plan, workers, log)
             _rounds(plan, workers, result, log)
+            if plan.calls:
+                _count_calls(plan, workers, result, log)
             if plan.probes:
                 for name, worker in workers.items():
                     if not _contender(plan, name).reference:  # a yardstick claims nothing
@@ -153,6 +161,26 @@ def _rounds(plan: Plan, workers: dict[str, Worker], result: dict[str, Any], log:
                                                "spans": answer["spans"] / calls})
         log(f"round {r + 1}/{plan.rounds} ({time.perf_counter() - t0:.1f} s)")
     result["rounds"] = rounds
+
+
+def _count_calls(plan: Plan, workers: dict[str, Worker], result: dict[str, Any],
+                 log: Log) -> None:
+    """Function calls per call of every worker, in the scenarios it is timed in.
+
+    A supplement: a worker that fails to count (or answers without counts) is logged and
+    left out of the table, the timed rounds already taken are kept.
+    """
+    t0 = time.perf_counter()
+    for name, worker in workers.items():
+        units = {s: CALL_UNITS[s] for s in plan.scenarios(_contender(plan, name))}
+        try:
+            counts = worker.ask(cmd="count", units=units).get("counts")
+        except WorkerError as exc:
+            log(f"{name}: calls not counted: {exc}")
+            continue
+        if counts is not None:
+            result["calls"][name] = counts
+    log(f"calls counted ({time.perf_counter() - t0:.1f} s)")
 
 
 def _memory(plan: Plan, python_for: Callable[[Contender], str], url: str,

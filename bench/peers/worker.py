@@ -9,6 +9,9 @@ set up, then one answer per command read from stdin:
   inside the timed region, so it pays for its own export;
 - ``{"cmd": "probe"}`` -> the correctness observations (:mod:`bench.peers.probes`);
 - ``{"cmd": "rss", "calls": N}`` -> memory over N calls (:mod:`bench.peers.rss`);
+- ``{"cmd": "count", "units": {S: K}}`` -> ``{"counts": {S: ...}}``: function calls per
+  call, profiled, never timed (:mod:`bench.peers.calls`; without ``units``, every
+  scenario of the suite);
 - ``{"cmd": "quit"}``.
 
 Failures answer ``{"error": traceback}``. Answers go to a duplicate of the
@@ -106,6 +109,10 @@ def serve(contender_name: str, url: str | None, commands: TextIO, answers: TextI
                 from bench.peers.rss import measure_rss
 
                 send(measure_rss(workloads, telemetry, int(cmd["calls"])))
+            elif cmd["cmd"] == "count":
+                from bench.peers.calls import count_scenarios
+
+                send({"counts": count_scenarios(workloads, telemetry.flush, cmd.get("units"))})
             else:
                 send({"error": f"unknown command {cmd['cmd']!r}"})
         except Exception:
