@@ -25,6 +25,7 @@ __all__ = [
     "load_recording",
     "load_recordings",
     "recordings_dir",
+    "replay_call",
 ]
 
 RECORDINGS_DIR_ENV = "OTEL_LLM_RECORDINGS_DIR"
@@ -123,3 +124,25 @@ def load_recording(name: str) -> Recording:
 def load_recordings() -> list[Recording]:
     """Every recording, sorted by name."""
     return [load_recording(p.stem) for p in sorted(recordings_dir().glob("*.yaml"))]
+
+
+def replay_call(client: Any, interaction: Interaction) -> Any:
+    """Make the ``openai`` SDK call that produced ``interaction``, with its recorded request.
+
+    Against the model server's replay mode this gets the recorded answer back
+    through the real SDK. Embeddings recorded as base64 are asked for without the
+    encoding: the SDK asks for base64 by itself and decodes it, asked explicitly it
+    does not.
+    """
+    request = dict(interaction.request or {})
+    if interaction.path == "/v1/chat/completions":
+        return client.chat.completions.create(**request)
+    if interaction.path == "/v1/completions":
+        return client.completions.create(**request)
+    if interaction.path == "/v1/embeddings":
+        if request.get("encoding_format") == "base64":
+            del request["encoding_format"]
+        return client.embeddings.create(**request)
+    if interaction.path == "/v1/responses":
+        return client.responses.create(**request)
+    raise ValueError(f"no SDK call for {interaction.path}")

@@ -13,25 +13,9 @@ import openai
 import pytest
 
 from otel_llm.devserver import ModelServer
-from otel_llm.testing.recordings import Interaction, load_recordings
+from otel_llm.testing.recordings import load_recordings, replay_call
 
 RECORDINGS = load_recordings()
-
-
-def _call(client: openai.OpenAI, interaction: Interaction) -> Any:
-    request = dict(interaction.request or {})
-    if interaction.path == "/v1/chat/completions":
-        return client.chat.completions.create(**request)
-    if interaction.path == "/v1/completions":
-        return client.completions.create(**request)
-    if interaction.path == "/v1/embeddings":
-        # The SDK asks for base64 by itself and then decodes it; asked explicitly, it does not.
-        if request.get("encoding_format") == "base64":
-            del request["encoding_format"]
-        return client.embeddings.create(**request)
-    if interaction.path == "/v1/responses":
-        return client.responses.create(**request)
-    raise AssertionError(f"no SDK call for {interaction.path}")
 
 
 def _check_embeddings(result: Any, recorded: dict[str, Any]) -> None:
@@ -55,7 +39,7 @@ def test_every_recording_replays_through_the_sdk(recording: Any) -> None:
     with ModelServer(replay=recording) as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="sk-test", max_retries=0)
         for interaction in recording.interactions:
-            result = _call(client, interaction)
+            result = replay_call(client, interaction)
             assert srv.requests[-1].body == interaction.request
             if not interaction.is_stream:
                 recorded = interaction.json()

@@ -12,25 +12,13 @@ import pytest
 
 from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import instrument_openai
-from otel_llm.testing.recordings import Interaction, Recording, load_recordings
+from otel_llm.testing.recordings import Interaction, Recording, load_recordings, replay_call
 from otel_llm.tokens import count_message_tokens
 from otel_llm.usage import USAGE_ESTIMATED_KEY, usage_from_result
 
 from .support import Recorder
 
 RECORDINGS = load_recordings()
-
-
-def _call(client: openai.OpenAI, interaction: Interaction) -> Any:
-    request = dict(interaction.request or {})
-    if interaction.path == "/v1/chat/completions":
-        return client.chat.completions.create(**request)
-    if interaction.path == "/v1/completions":
-        return client.completions.create(**request)
-    if interaction.path == "/v1/embeddings":
-        request.pop("encoding_format", None)  # the SDK asks for base64 by itself
-        return client.embeddings.create(**request)
-    return client.responses.create(**request)
 
 
 def _chat_stream_truth(interaction: Interaction) -> dict[str, Any]:
@@ -147,7 +135,7 @@ def test_every_recording_through_the_instrumented_sdk(
     assert srv.replayer is not None
     for interaction in recording.interactions:
         recorder.clear()
-        result = _call(client, interaction)
+        result = replay_call(client, interaction)
         if interaction.is_stream:
             result = list(result)
         end = recorder.assert_one_run_ended_once()
@@ -161,7 +149,7 @@ def _replay_one(name: str, recorder: Recorder) -> tuple[Any, Interaction]:
             base_url=srv.base_url, api_key="sk-test", max_retries=0) as client:
         instrument_openai([recorder])
         interaction = recording.interactions[0]
-        _call(client, interaction)
+        replay_call(client, interaction)
     return recorder.only("end").payload, interaction
 
 
@@ -181,7 +169,7 @@ def test_cached_tokens_reach_handlers(recorder: Recorder) -> None:
             base_url=srv.base_url, api_key="sk-test", max_retries=0) as client:
         instrument_openai([recorder])
         for interaction in recording.interactions:
-            _call(client, interaction)
+            replay_call(client, interaction)
     cached = [usage_from_result(e.payload).cache_read_input_tokens  # type: ignore[union-attr]
               for e in recorder.events if e.hook == "end"]
     recorded = [i.json()["usage"]["prompt_tokens_details"]["cached_tokens"]
