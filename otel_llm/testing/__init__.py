@@ -5,12 +5,13 @@
 - :class:`FakeChatModel`, :class:`FakeChain`: scripted components that emit
   the same callback events as LangChain's chat models and ``LLMChain``.
 - :func:`load_recording`, :func:`load_recordings`: real OpenAI API traffic
-  (VCR files), for wire-level tests.
+  (VCR files), for wire-level tests; :func:`replay_call` repeats a recorded
+  request through the SDK (against the model server's replay mode).
 """
 
 from otel_llm.testing.fake import FakeChain, FakeChatModel
 from otel_llm.testing.otel import InMemoryTelemetry, MetricPoint
-from otel_llm.testing.recordings import load_recording, load_recordings
+from otel_llm.testing.recordings import load_recording, load_recordings, replay_call
 
 __all__ = [
     "FakeChain",
@@ -19,4 +20,5 @@ __all__ = [
     "MetricPoint",
     "load_recording",
     "load_recordings",
+    "replay_call",
 ]
