@@ -16,7 +16,7 @@ PUBLIC = {
     "scoped_callbacks", "token_counter",
 }
 TESTING = {"FakeChain", "FakeChatModel", "InMemoryTelemetry", "MetricPoint", "load_recording",
-           "load_recordings"}
+           "load_recordings", "replay_call"}
 
 
 def test_top_level_exports_are_exactly_the_curated_names() -> None:
