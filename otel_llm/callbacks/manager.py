@@ -201,17 +201,14 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
         if not plan.calls:
             return
         if kwargs or not plan.plain:
-            kw = {"chunk": chunk, "run_id": self.run_id, "parent_run_id": self.parent_run_id,
-                  "tags": self.tags, **kwargs}
-            d.run_sync(plan, d.LLM_NEW_TOKEN, (token,), kw)
+            d.run_sync(plan, d.LLM_NEW_TOKEN, (token,), self._kw({"chunk": chunk, **kwargs}))
             return
         run_id, parent_run_id, tags = self.run_id, self.parent_run_id, self.tags
         for call in plan.calls:
             try:
                 call.fn(token, chunk=chunk, run_id=run_id, parent_run_id=parent_run_id, tags=tags)
             except Exception as exc:
-                kw = {"chunk": chunk, "run_id": run_id, "parent_run_id": parent_run_id,
-                      "tags": tags}
+                kw = self._kw({"chunk": chunk})
                 d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), kw, exc)
 
 

@@ -77,7 +77,7 @@ class RunRegistry:
 
     def __init__(self, max_open: int, max_age_ns: int) -> None:
         self._runs: dict[UUID, Run] = {}
-        #: ``(run_id, run)`` of the last ``get_streaming``; read directly by the token hook.
+        #: ``(run_id, run)`` of the last ``get_streaming``, checked by identity by the token hook.
         self.last: tuple[UUID | None, Run | None] = (None, None)
         self._lock = threading.Lock()
         self._max_open = max_open
@@ -90,15 +90,13 @@ class RunRegistry:
         return self._runs.get(run_id) if run_id is not None else None
 
     def get_streaming(self, run_id: UUID) -> Run | None:
-        """``get`` for the per-token path, remembering the last run asked for.
+        """``get`` that remembers the run in ``last``, for the per-token path.
 
-        A stream's tokens arrive in a row with the same UUID object, so an identity
-        check skips ``UUID.__hash__`` (a Python-level call). Unlocked: a token racing
-        its run's end may land on the ended run, which only counts a chunk nobody reads.
+        A stream's tokens arrive in a row with the same UUID object, so the token hook
+        checks ``last`` by identity first and skips ``UUID.__hash__`` (a Python-level
+        call); this is its miss path. Unlocked: a token racing its run's end may land
+        on the ended run, which only counts a chunk nobody reads.
         """
-        last_id, last_run = self.last
-        if run_id is last_id:
-            return last_run
         run = self._runs.get(run_id)
         if run is not None:
             self.last = (run_id, run)
