@@ -1,19 +1,34 @@
-# Every target creates/updates .venv itself, so a clean checkout needs only
-# `make demo` or `make test`.
+# Every target creates/updates what it needs itself, so a clean checkout needs
+# only `make demo` or `make test`.
+#
+# Installs come from the committed lock (uv.lock), never from whatever the
+# package index serves today: `uv sync --locked` installs exactly the versions
+# the suite last passed with, and fails if pyproject.toml changed without
+# `make lock`. uv itself is pinned and installed from PyPI into build/uv.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := build/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.synced
+# The lowest versions pyproject.toml allows, resolved once by `make lock`.
+LOWEST := .ci/lowest.txt
+LOWEST_PYTHON ?= $(shell command -v python3.10 || echo $(PYTHON))
+LOWEST_VENV := build/venv-lowest
 
-.PHONY: demo test lint bench bench-quick clean venv system-deps
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test lint lowest lock bench bench-quick clean venv system-deps
+
+$(UV):
+	$(PYTHON) -m venv build/uv
+	build/uv/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	rm -f $(VENV)/.installed-*
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --all-extras --python $(PYTHON) --quiet
 	touch $@
 
 demo: venv
@@ -34,6 +49,20 @@ system-deps:
 
 test: venv system-deps lint
 	$(PY) -m pytest
+
+# The whole suite at the lowest versions pyproject.toml allows (proves the floors).
+lowest: system-deps | $(UV)
+	test -x $(LOWEST_VENV)/bin/python || $(UV) venv --quiet --python $(LOWEST_PYTHON) $(LOWEST_VENV)
+	$(UV) pip sync --quiet --python $(LOWEST_VENV)/bin/python $(LOWEST)
+	$(UV) pip install --quiet --python $(LOWEST_VENV)/bin/python --no-deps -e .
+	$(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider
+
+# Deliberately move to today's newest releases (then run `make test` and commit
+# uv.lock and .ci/lowest.txt together).
+lock: | $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+	$(UV) pip compile --quiet pyproject.toml --all-extras --resolution lowest-direct \
+	  --python-version 3.10 --no-header --output-file $(LOWEST)
 
 # The peer comparison (bench/RESULTS.md): installs the peers in venvs under build/.
 bench: venv

@@ -2,9 +2,11 @@
 
 Each venv gets its pinned requirements (``bench/peers/requirements/*.txt``, all
 including ``common.txt``) plus this checkout in editable mode with the
-``openai`` and ``langchain`` extras, so every contender runs the same ``openai``,
-LangChain and OpenTelemetry SDK. A stamp file holds a hash of the requirement
-files and ``pyproject.toml``; a venv is rebuilt only when that hash changes.
+``openai`` and ``langchain`` extras, installed under the project's lock
+(``uv.lock``, turned into pip constraints), so every contender runs exactly the
+``openai``, LangChain and OpenTelemetry SDK versions the project's .venv runs.
+A stamp file holds a hash of the requirement files, ``pyproject.toml`` and the
+lock; a venv is rebuilt only when that hash changes.
 The orchestrator itself runs in the project's ``.venv`` and is never modified.
 """
 
@@ -19,9 +21,12 @@ from pathlib import Path
 
 from bench.peers.process import ROOT
 
-__all__ = ["REQUIREMENTS", "VENVS", "Venv", "ensure", "pins", "stamp_of"]
+__all__ = [
+    "LOCK", "REQUIREMENTS", "VENVS", "Venv", "ensure", "lock_constraints", "pins", "stamp_of",
+]
 
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements"
+LOCK = ROOT / "uv.lock"
 _STAMP = ".bench-stamp"
 
 
@@ -69,9 +74,31 @@ def pins(requirements: Path) -> dict[str, str]:
     return out
 
 
-def stamp_of(requirements: Path, pyproject: Path = ROOT / "pyproject.toml") -> str:
+def lock_constraints(lock: Path = LOCK) -> list[str]:
+    """pip constraint lines (``name==version ; markers``) for every package in a uv lock.
+
+    A package locked at several versions (one per Python range) gives one line
+    per version, each with the lock's resolution markers, so pip picks the one
+    for the venv's interpreter. The project itself (an editable source) is left out.
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pytest brings tomli there
+        import tomli as tomllib
+    out = []
+    for package in tomllib.loads(lock.read_text())["package"]:
+        if "editable" in package["source"] or "virtual" in package["source"]:
+            continue
+        line = f"{package['name']}=={package['version']}"
+        markers = package.get("resolution-markers")
+        out.append(f"{line} ; {' or '.join(f'({m})' for m in markers)}" if markers else line)
+    return out
+
+
+def stamp_of(requirements: Path, pyproject: Path = ROOT / "pyproject.toml",
+             lock: Path = LOCK) -> str:
     digest = hashlib.sha256()
-    for path in [*_files(requirements), pyproject]:
+    for path in [*_files(requirements), pyproject, lock]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -90,9 +117,11 @@ def ensure(venv: Venv, *, log: bool = True) -> Path:
     if not venv.python.exists():
         base = getattr(sys, "_base_executable", sys.executable)
         subprocess.run([base, "-m", "venv", str(venv.path)], check=True)
+    constraints = venv.path / "lock-constraints.txt"
+    constraints.write_text("\n".join(lock_constraints()) + "\n")
     pip = [str(venv.python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", str(requirements), "-e", f"{ROOT}[openai,langchain]"],
-                   check=True, cwd=ROOT)
+    subprocess.run([*pip, "-c", str(constraints), "-r", str(requirements),
+                    "-e", f"{ROOT}[openai,langchain]"], check=True, cwd=ROOT)
     stamp_file.write_text(stamp)
     if log:
         print(f"  done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)

@@ -2,29 +2,46 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from bench.peers.contenders import CONTENDERS
-from bench.peers.venvs import REQUIREMENTS, VENVS, pins, stamp_of
+from bench.peers.venvs import REQUIREMENTS, VENVS, lock_constraints, pins, stamp_of
 
 
 def test_every_shipped_requirement_is_pinned_exactly() -> None:
-    """Each venv's requirements (with their ``-r`` includes) pin every package with ``==``."""
+    """Each venv's requirements (with their ``-r`` includes) pin every package with ``==``
+    (``pins`` raises otherwise) and name at least one peer package."""
     for venv in VENVS.values():
-        found = pins(REQUIREMENTS / venv.requirements)
-        assert "openai" in found and "opentelemetry-sdk" in found, venv.name
+        assert pins(REQUIREMENTS / venv.requirements), venv.name
 
 
-def test_every_venv_shares_the_projects_sdk_versions() -> None:
-    """All venvs pin the openai, OTel SDK and langchain-core versions the project's .venv
-    runs, so contenders differ only in their instrumentation."""
-    for venv in VENVS.values():
-        found = pins(REQUIREMENTS / venv.requirements)
+def test_every_venv_installs_the_projects_locked_sdk_versions() -> None:
+    """The venvs are constrained by uv.lock: for any interpreter the lock supports, exactly
+    one openai, OTel SDK and langchain-core version applies, so contenders differ only in
+    their instrumentation and never in what the index serves today."""
+    constraints = [Requirement(line) for line in lock_constraints()]
+    for python in ("3.10.13", "3.11.7", "3.12.1", "3.13.0"):
+        env = {"python_full_version": python, "python_version": python.rsplit(".", 1)[0]}
         for name in ("openai", "opentelemetry-sdk", "opentelemetry-api", "langchain-core"):
-            assert found[name] == metadata.version(name), (venv.name, name)
+            applying = [r for r in constraints
+                        if r.name == name and (r.marker is None or r.marker.evaluate(env))]
+            assert len(applying) == 1 and str(applying[0].specifier).startswith("=="), (
+                python, name, applying)
+
+
+def test_no_requirement_file_contradicts_the_lock() -> None:
+    """A package both the lock and a venv's requirement file name is pinned at a locked
+    version (otherwise pip's resolution would fail at bench time, not here)."""
+    locked: dict[str, set[str]] = {}
+    for line in lock_constraints():
+        requirement = Requirement(line)
+        locked.setdefault(requirement.name, set()).add(str(requirement.specifier)[2:])
+    for venv in VENVS.values():
+        for name, version in pins(REQUIREMENTS / venv.requirements).items():
+            assert name not in locked or version in locked[name], (venv.name, name, version)
 
 
 def test_every_contender_names_a_known_venv() -> None:

@@ -195,17 +195,23 @@ async def test_off_loop_sync_handler_sees_the_callers_context() -> None:
 
 
 async def test_async_handlers_are_awaited_concurrently() -> None:
-    """Two async handlers sleeping 0.2 s each take ~0.2 s together, not 0.4 s."""
+    """Two async handlers run at the same time: each waits for the other to have started,
+    which deadlocks (and times out) if they were awaited one after the other."""
+    started = 0
+    both = asyncio.Event()
 
-    class Sleepy(AsyncCallbackHandler):
+    class Rendezvous(AsyncCallbackHandler):
         async def on_llm_end(self, *a: Any, **kw: Any) -> None:
-            await asyncio.sleep(0.2)
+            nonlocal started
+            started += 1
+            if started == 2:
+                both.set()
+            await both.wait()
 
-    mgr = AsyncCallbackManager([Sleepy(), Sleepy()])
+    mgr = AsyncCallbackManager([Rendezvous(), Rendezvous()])
     [run] = await mgr.on_llm_start({}, ["p"])
-    t0 = time.perf_counter()
-    await run.on_llm_end(LLMResult([]))
-    assert time.perf_counter() - t0 < 0.35
+    await asyncio.wait_for(run.on_llm_end(LLMResult([])), timeout=60)
+    assert started == 2
 
 
 async def test_handlers_that_override_nothing_cost_nothing() -> None:

@@ -29,9 +29,9 @@ import pytest
 from otel_llm import semconv
 from otel_llm.devserver import ModelServer, RecordedRequest
 from otel_llm.pricing import usage_cost
+from otel_llm.testing.collector import GrpcCollector
 from otel_llm.tokens import count_tokens
 from otel_llm.usage import TokenUsage
-from tests.test_configuration import GrpcCollector
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODEL = "gpt-4o-mini"
