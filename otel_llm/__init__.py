@@ -12,11 +12,12 @@ ending in the ``pip install`` line that brings it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from otel_llm._version import __version__
 
+TYPE_CHECKING = False  # not typing's: importing typing alone costs more than this package
 if TYPE_CHECKING:
+    from typing import Any
+
     from otel_llm.callbacks import (
         AsyncCallbackHandler,
         AsyncCallbackManager,
@@ -63,7 +64,32 @@ _LAZY = {
     "instrument_langchain": "otel_llm.integrations.langchain",
 }
 
-__all__ = ["__version__", *_LAZY]
+# Spelled out for static tools; a test checks it matches _LAZY.
+__all__ = [
+    "AsyncCallbackHandler",
+    "AsyncCallbackManager",
+    "BaseCallbackHandler",
+    "CallbackManager",
+    "ConfigurationError",
+    "FileCallbackHandler",
+    "OpenTelemetryCallbackHandler",
+    "OtelLLMError",
+    "StdOutCallbackHandler",
+    "StreamingStdOutCallbackHandler",
+    "Telemetry",
+    "TokenCounter",
+    "__version__",
+    "configure",
+    "count_message_tokens",
+    "count_tokens",
+    "get_openai_callback",
+    "instrument_langchain",
+    "instrument_openai",
+    "scoped_callbacks",
+    "token_counter",
+    "uninstrument_openai",
+    "wrap_openai",
+]
 
 
 def __getattr__(name: str) -> Any:

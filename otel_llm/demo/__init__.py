@@ -1,4 +1,4 @@
-"""``otel-llm demo`` (``make demo``): the seed's scenarios end to end on the instrumented SDK.
+"""``otel-llm demo`` (``make demo``): the LangChain callbacks tutorial, end to end, instrumented.
 
 A streamed flower-shop answer with a sync and an async handler, a three-turn
 conversation and three concurrent ``asyncio.gather`` calls inside
@@ -7,7 +7,7 @@ conversation and three concurrent ``asyncio.gather`` calls inside
 to a collector when one is configured or found on localhost:4317 (with Jaeger
 links), else it is shown in the terminal: span trees and a metrics table.
 
-Modules: ``scenarios`` (what runs), ``handlers`` (the seed's handlers),
+Modules: ``scenarios`` (what runs), ``handlers`` (the tutorial's handlers),
 ``backend`` (which model server), ``export`` (where telemetry goes),
 ``spans`` / ``metrics`` (terminal rendering), ``progress``, ``console``.
 """
