@@ -35,7 +35,11 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "prometheus": ("opentelemetry.sdk", "opentelemetry.exporter.prometheus", "prometheus_client"),
     "openai": ("openai", *_TOKENS, *_OTLP),
     "langchain": ("langchain_core", "langchain_openai", *_TOKENS),
-    "instrument": ("opentelemetry.instrumentation", "opentelemetry.distro", *_OTLP),
+    "instrument": (
+        "opentelemetry.instrumentation",
+        "opentelemetry.distro",
+        "opentelemetry.exporter.otlp.proto.grpc",
+    ),
 }
 
 
