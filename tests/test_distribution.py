@@ -117,3 +117,52 @@ def test_instrument_langchain_without_the_extra_is_the_hint(base_install: Path) 
     )
     out = _run(base_install / "bin" / "python", "-c", code, cwd=base_install)
     assert out.stdout.strip().endswith('pip install "otel-llm[langchain]"'), out.stdout
+
+
+QUICK_START = """
+import otel_llm
+from openai import OpenAI
+from otel_llm.devserver import ModelServer
+
+telemetry = otel_llm.configure(service_name="flower-shop", endpoint={endpoint!r})
+otel_llm.instrument_openai([telemetry.handler()])
+with ModelServer() as server:
+    client = OpenAI(base_url=server.base_url, api_key="sk-test")
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "hi"}}])
+print(telemetry.force_flush(timeout=10))
+"""
+
+
+@pytest.fixture(scope="module")
+def openai_install(dist: Path, base_install: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel and only the `openai` extra, at the lock's versions."""
+    root = tmp_path_factory.mktemp("venv-openai")
+    venv = root / "venv"
+    _run(UV, "venv", "--quiet", "--python", sys.executable, venv)
+    [wheel] = dist.glob("*.whl")
+    constraints = base_install.parent / "constraints.txt"
+    _run(UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
+         "--constraint", constraints, f"otel-llm[openai] @ {wheel.as_uri()}")
+    return venv
+
+
+def test_quick_start_with_the_openai_extra_alone(openai_install: Path) -> None:
+    """`pip install "otel-llm[openai]"` and the README's quick start: configure() +
+    instrument_openai() export the call's span to a real OTLP/HTTP receiver."""
+    from otel_llm.testing.collector import HttpCollector
+
+    with HttpCollector() as collector:
+        code = QUICK_START.format(endpoint=collector.endpoint)
+        out = _run(openai_install / "bin" / "python", "-c", code, cwd=openai_install)
+        assert out.stdout.strip() == "True", out.stderr
+        assert [s.name for s in collector.received.spans()] == ["chat gpt-4o-mini"]
+
+
+def test_demo_with_the_openai_extra_alone(openai_install: Path) -> None:
+    """`otel-llm demo` with only the `openai` extra runs every scenario (exit status 0)."""
+    out = subprocess.run(
+        [str(openai_install / "bin" / "otel-llm"), "demo", "--export", "memory", "--no-progress"],
+        cwd=openai_install, env=_ENV, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "demo: failing call" in out.stdout
