@@ -62,9 +62,7 @@ def test_importing_the_package_imports_nothing_else() -> None:
         "import otel_llm\n"
         "print(' '.join(sorted(set(sys.modules) - before)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert set(out.stdout.split()) == {"otel_llm", "otel_llm._version"}
+    assert set(_in_fresh_interpreter(code).split()) == {"otel_llm", "otel_llm._version"}
 
 
 def test_importing_the_package_builds_no_encoding_and_opens_no_socket() -> None:
@@ -79,6 +77,10 @@ def test_importing_the_package_builds_no_encoding_and_opens_no_socket() -> None:
         "assert type(trace.get_tracer_provider()).__name__ == 'ProxyTracerProvider'\n"
         "print('ok')\n"
     )
+    assert _in_fresh_interpreter(code).strip() == "ok"
+
+
+def _in_fresh_interpreter(code: str) -> str:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    return out.stdout
