@@ -112,3 +112,25 @@ def test_an_unrelated_import_error_is_not_disguised() -> None:
         """,
     )
     assert out.stdout.strip() == "ModuleNotFoundError", out.stderr
+
+
+def test_optional_modules_raise_the_install_line() -> None:
+    """OpenAIInstrumentor without the `instrument` extra and otel_llm.testing without the SDK:
+    the install line, not a bare ModuleNotFoundError."""
+    out = run_without(
+        ["opentelemetry.instrumentation", "opentelemetry.sdk"],
+        """
+        try:
+            from otel_llm.instrumentation.openai import OpenAIInstrumentor
+        except ImportError as exc:
+            print(exc)
+        try:
+            import otel_llm.testing
+        except ImportError as exc:
+            print(exc)
+        """,
+    )
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2, out.stdout + out.stderr
+    assert lines[0].endswith('pip install "otel-llm[instrument]"')
+    assert lines[1].endswith('pip install "otel-llm[otlp]"')
