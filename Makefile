@@ -19,7 +19,7 @@ LOWEST_VENV := build/venv-lowest
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint lowest lock bench bench-quick clean venv system-deps
+.PHONY: demo test lint lowest lock bench bench-quick clean venv system-deps prices
 
 $(UV):
 	$(PYTHON) -m venv build/uv
@@ -35,7 +35,7 @@ demo: venv
 	$(VENV)/bin/otel-llm demo
 
 lint: venv
-	$(VENV)/bin/ruff check otel_llm tests examples bench
+	$(VENV)/bin/ruff check otel_llm tests examples bench scripts
 	$(VENV)/bin/mypy
 
 # The deploy tests run a real Prometheus (Debian's package: prometheus + promtool).
@@ -63,6 +63,11 @@ lock: | $(UV)
 	$(UV) lock --upgrade --python $(PYTHON)
 	$(UV) pip compile --quiet pyproject.toml --all-extras --resolution lowest-direct \
 	  --python-version 3.10 --no-header --output-file $(LOWEST)
+
+# Regenerate otel_llm/pricing/prices.json from the locked genai-prices package
+# (after `make lock` moved it; review the diff, run `make test`, commit).
+prices: venv
+	$(PY) scripts/update_prices.py
 
 # The peer comparison (bench/RESULTS.md): installs the peers in venvs under build/.
 bench: venv

@@ -26,7 +26,9 @@ from bench.peers.runner import FULL_UNITS, QUICK_UNITS, Plan, run
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 PLOT = ROOT / "bench" / "img" / "peers-ratios.png"
-OUR_BENCHES = ("dispatch_bench", "otel_handler_bench", "openai_bench", "tokens_bench")
+OUR_BENCHES = (
+    "dispatch_bench", "otel_handler_bench", "openai_bench", "tokens_bench", "import_bench"
+)
 
 
 def _parser() -> argparse.ArgumentParser:

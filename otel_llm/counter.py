@@ -1,4 +1,4 @@
-"""The token and cost counter of the seed: ``with get_openai_callback() as cb:``.
+"""The token and cost counter of the LangChain callbacks tutorial: ``get_openai_callback()``.
 
 A handler scoped to the block with :func:`otel_llm.callbacks.scoped_callbacks`,
 so it counts every LLM run started inside it: in nested calls, asyncio tasks
@@ -182,5 +182,5 @@ def token_counter(prices: PriceTable | None = None) -> Iterator[TokenCounter]:
         counter.closed = True
 
 
-#: The seed's (and LangChain's) name for :func:`token_counter`.
+#: LangChain's (and the tutorial's) name for :func:`token_counter`.
 get_openai_callback = token_counter

@@ -66,7 +66,7 @@ EXPORTER_NAMES: Final = {
 }
 
 # --- OTLP: the per-signal variable wins over the general one ------------------------
-#: ``grpc`` (the Python SDK's default) or ``http/protobuf``.
+#: ``http/protobuf`` (the OTLP specification's default, ours) or ``grpc``.
 OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
 PROTOCOLS: Final = ("grpc", "http/protobuf")
 OTLP_PROTOCOLS: Final = {

@@ -7,6 +7,7 @@ service stubs and a tiny HTTP server decoding the protobuf bodies, both on
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import logging
@@ -295,7 +296,7 @@ def test_console_exporter(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_shutdown_is_idempotent_and_ends_open_runs(make: Any) -> None:
     """shutdown() ends runs still open in its handlers, exports them, and can be called twice."""
     with GrpcCollector() as collector:
-        handle = make(endpoint=collector.endpoint, metrics_exporter="none")
+        handle = make(endpoint=collector.endpoint, protocol="grpc", metrics_exporter="none")
         handler = handle.handler()
         handler.on_chat_model_start({}, MESSAGES, run_id=uuid.uuid4(), invocation_params=PARAMS)
         assert handle.shutdown(timeout=5) is True
@@ -393,7 +394,7 @@ def test_per_signal_variables_win(monkeypatch: pytest.MonkeyPatch, make: Any) ->
 def test_content_events_exported_as_logs(make: Any) -> None:
     """EVENT_ONLY content travels as an OTLP log record tied to the span."""
     with GrpcCollector() as collector:
-        handle = make(endpoint=collector.endpoint, capture_content="EVENT_ONLY")
+        handle = make(endpoint=collector.endpoint, protocol="grpc", capture_content="EVENT_ONLY")
         llm_run(handle.handler())
         assert handle.force_flush(timeout=10)
         [span] = collector.received.spans()
@@ -540,6 +541,7 @@ def test_memory_stays_bounded_with_a_hanging_collector(
     with GrpcCollector("hang") as collector, _watch("Queue full") as full:
         handle = make(
             endpoint=collector.endpoint,
+            protocol="grpc",
             export_timeout=30,  # the first export hangs until the collector is stopped
             metrics_exporter="none",
             max_queue_size=200,
@@ -654,3 +656,92 @@ def test_breaker_stops_encoding_during_an_outage_then_probes(
     assert len(messages) == 2
     assert "export failed" in messages[0]
     assert "works again; 400 items were dropped meanwhile" in messages[1]
+
+
+# --- install extras, default protocol, whose logs are rate-limited ------------------------------
+
+
+def test_default_protocol_is_http_protobuf(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
+    """With only an endpoint set, OTLP goes over http/protobuf (the spec's default, and the
+    exporter the `otlp`/`openai` extras install): an OTLP/HTTP receiver gets the span."""
+    with HttpCollector() as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+        handle = make(metrics_exporter="none")
+        llm_run(handle.handler())
+        assert handle.force_flush(timeout=10)
+        assert len(collector.received.spans()) == 1
+
+
+@pytest.mark.parametrize(
+    ("protocol", "env", "setting", "line"),
+    [
+        ("grpc", {}, "protocol", 'pip install "otel-llm[grpc]"'),
+        (None, {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL",
+         'pip install "otel-llm[grpc]"'),
+        (None, {}, "OTEL_EXPORTER_OTLP_PROTOCOL", 'pip install "otel-llm[otlp]"'),
+    ],
+)
+def test_missing_exporter_package_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+    protocol: str | None,
+    env: dict[str, str],
+    setting: str,
+    line: str,
+) -> None:
+    """An OTLP protocol whose exporter is not installed (its entry points absent, as in an
+    install without that extra) is a ConfigurationError at configure() naming the extra."""
+    from otel_llm.configuration import exporters
+
+    real = exporters.entry_points
+
+    def without_otlp(**kwargs: Any) -> Any:
+        if kwargs.get("name", "").startswith("otlp_proto_"):
+            return real(group="otel-llm-test-nothing-here")
+        return real(**kwargs)
+
+    monkeypatch.setattr(exporters, "entry_points", without_otlp)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        configure(protocol=protocol, install=False, metrics_exporter="none")
+    assert caught.value.setting == setting
+    assert str(caught.value).endswith(line)
+
+
+def test_export_logs_are_rate_limited_for_our_pipelines_only(
+    caplog: pytest.LogCaptureFixture, make: Any
+) -> None:
+    """configure()'s own exporter logs a repeated failure once; an exporter of the same class
+    that the application built itself logs through the same SDK logger and keeps every line."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    caplog.set_level(logging.WARNING)
+    endpoint = dead_endpoint()
+    handle = make(
+        endpoint=endpoint, protocol="http/protobuf", metrics_exporter="none", export_timeout=1
+    )
+    [ours] = [e for e in handle._exporters if isinstance(e, OTLPSpanExporter)]
+    memory = InMemorySpanExporter()
+    source = TracerProvider()
+    source.add_span_processor(SimpleSpanProcessor(memory))
+    source.get_tracer("t").start_span("s").end()
+    spans = memory.get_finished_spans()
+
+    def failures() -> collections.Counter[str]:
+        """Records per message template on the SDK's exporter loggers."""
+        return collections.Counter(
+            str(r.msg) for r in caplog.records if r.name.startswith("opentelemetry.exporter")
+        )
+
+    for _ in range(3):  # the span exporter configure() built, failing three times
+        ours.export(spans)
+    assert failures() and set(failures().values()) == {1}, failures()
+
+    theirs = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=1)
+    caplog.clear()
+    for _ in range(3):
+        theirs.export(spans)
+    assert max(failures().values()) == 3, failures()  # one "failed" line per export
+    theirs.shutdown()

@@ -11,7 +11,8 @@ go through bounded batch queues, metrics through a periodic reader, each on its
 own thread. While a collector keeps failing, span and log batches are dropped
 without being encoded (encoding costs more CPU than creating the span, and
 competes with the application for the GIL), and the SDK's repeated
-export-failure messages are rate-limited to one per kind per minute.
+export-failure messages from these pipelines (not from exporters the
+application built) are rate-limited to one per kind per minute.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from otel_llm.configuration.guard import (
     LogBreaker,
     SpanBreaker,
     bounded,
+    own,
     quietly,
     rate_limit_export_logs,
 )
@@ -176,7 +178,8 @@ def configure(
     """Build tracer, meter (and, for content events, logger) providers with exporters.
 
     Arguments win over environment variables; environment variables win over
-    defaults (OTLP over gRPC to ``localhost:4317``). ``endpoint`` is a base URL
+    defaults (OTLP over http/protobuf to ``localhost:4318``, the specification's
+    default; ``protocol="grpc"`` needs the ``grpc`` extra). ``endpoint`` is a base URL
     for both protocols. ``export_timeout`` and ``metric_export_interval`` are in
     seconds. ``max_queue_size`` bounds the span and log queues (default 2048).
     ``prometheus_port`` adds a pull endpoint on ``prometheus_host`` (needs the
@@ -235,9 +238,11 @@ def configure(
         sdk_tracer = TracerProvider(resource=resource, shutdown_on_exit=False)
         for name in names["traces"]:
             span_exporter = SpanBreaker(otlp.build("traces", name), name)
-            sdk_tracer.add_span_processor(
-                BatchSpanProcessor(span_exporter, max_queue_size=queue, max_export_batch_size=batch)
+            span_processor = BatchSpanProcessor(
+                span_exporter, max_queue_size=queue, max_export_batch_size=batch
             )
+            own(span_exporter, span_processor)
+            sdk_tracer.add_span_processor(span_processor)
         owned.append(sdk_tracer)
         tracer_provider = sdk_tracer
 
@@ -250,13 +255,13 @@ def configure(
             if isinstance(exporter, MetricReader):  # a pull exporter registered by name
                 readers.append(exporter)
                 continue
-            readers.append(
-                PeriodicExportingMetricReader(
-                    exporter,
-                    export_interval_millis=millis(metric_export_interval),
-                    export_timeout_millis=millis(export_timeout),
-                )
+            periodic = PeriodicExportingMetricReader(
+                exporter,
+                export_interval_millis=millis(metric_export_interval),
+                export_timeout_millis=millis(export_timeout),
             )
+            own(periodic)
+            readers.append(periodic)
         if prometheus_port is not None:
             reader, prometheus_server = prometheus(prometheus_host, prometheus_port)
             readers.append(reader)
@@ -271,16 +276,17 @@ def configure(
             sdk_logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
             for name in names["logs"]:
                 log_exporter = LogBreaker(otlp.build("logs", name), name)
-                sdk_logger.add_log_record_processor(
-                    BatchLogRecordProcessor(
-                        log_exporter, max_queue_size=queue, max_export_batch_size=batch
-                    )
+                log_processor = BatchLogRecordProcessor(
+                    log_exporter, max_queue_size=queue, max_export_batch_size=batch
                 )
+                own(log_exporter, log_processor)
+                sdk_logger.add_log_record_processor(log_processor)
             owned.append(sdk_logger)
             logger_provider = sdk_logger
 
     if install:
         install_globals(owned)
+    own(*owned, *otlp.built)
     rate_limit_export_logs()
     return Telemetry(
         tracer_provider, meter_provider, logger_provider, mode, owned, otlp.built, prometheus_server

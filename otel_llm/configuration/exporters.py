@@ -1,9 +1,13 @@
 """Exporters and resources selected the way the SDK's auto-configuration does.
 
-``otlp`` picks gRPC or HTTP from ``OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL``; any
-other name is looked up under the SDK's ``opentelemetry_<signal>_exporter``
-entry points, so a third-party exporter works by name. Unknown names are a
-``ConfigurationError`` at ``configure()`` time, never a failure at export time.
+``otlp`` picks gRPC or HTTP from ``OTEL_EXPORTER_OTLP[_<SIGNAL>]_PROTOCOL``,
+``http/protobuf`` by default (the OTLP specification's default, and the
+exporter the ``otlp`` and ``openai`` extras install; gRPC is the ``grpc`` extra
+because grpcio alone is ~19 MB). Any other name is looked up under the SDK's
+``opentelemetry_<signal>_exporter`` entry points, so a third-party exporter
+works by name. Unknown names, and an OTLP protocol whose exporter is not
+installed, are a ``ConfigurationError`` at ``configure()`` time naming what to
+install, never a failure at export time.
 """
 
 from __future__ import annotations
@@ -17,12 +21,25 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 
 from otel_llm import settings
+from otel_llm._extras import install_line
 from otel_llm.errors import ConfigurationError
 
-__all__ = ["Exporters", "Signal", "env_int", "exporter_names", "millis", "prometheus", "resource"]
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "Exporters",
+    "Signal",
+    "env_int",
+    "exporter_names",
+    "millis",
+    "prometheus",
+    "resource",
+]
 
 Signal = Literal["traces", "metrics", "logs"]
+#: The OTLP specification's default. (The Python SDK's own default is grpc.)
+DEFAULT_PROTOCOL = "http/protobuf"
 _ENTRY_POINTS = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+_EXTRAS = {"grpc": "grpc", "http/protobuf": "otlp"}
 _HTTP_PATHS = {"traces": "v1/traces", "metrics": "v1/metrics", "logs": "v1/logs"}
 
 
@@ -45,8 +62,16 @@ class Exporters:
     def build(self, signal: Signal, name: str) -> Any:
         kwargs: dict[str, Any] = {}
         if name == "otlp":
-            protocol = self.protocol or _env_protocol(signal)
+            setting, protocol = (
+                ("protocol", self.protocol) if self.protocol else _env_protocol(signal)
+            )
             name = _ENTRY_POINTS[protocol]
+            if not entry_points(group=f"opentelemetry_{signal}_exporter", name=name):
+                raise ConfigurationError(
+                    setting,
+                    f"OTLP over {protocol} needs its exporter, which is not installed: "
+                    f"{install_line(_EXTRAS[protocol])}",
+                )
             if self.endpoint:
                 kwargs["endpoint"] = (
                     self.endpoint
@@ -62,12 +87,13 @@ class Exporters:
         return exporter
 
 
-def _env_protocol(signal: Signal) -> str:
+def _env_protocol(signal: Signal) -> tuple[str, str]:
+    """(the variable that set it, the protocol); the spec's default when none is set."""
     for name in (settings.OTLP_PROTOCOLS[signal], settings.OTLP_PROTOCOL):
         value = os.environ.get(name, "")
         if value.strip():
-            return settings.check_protocol(name, value)
-    return "grpc"  # the Python SDK's default for "otlp"
+            return name, settings.check_protocol(name, value)
+    return settings.OTLP_PROTOCOL, DEFAULT_PROTOCOL
 
 
 def exporter_names(signal: Signal, argument: str | None, argument_name: str) -> list[str]:

@@ -3,15 +3,21 @@
 While a collector keeps failing, span and log batches are dropped without being
 encoded (encoding costs more CPU than creating the span and competes with the
 application for the GIL); waits on flush/shutdown are bounded; the SDK's
-repeated export-failure log lines are rate-limited.
+repeated export-failure log lines are rate-limited, for the pipelines
+``configure()`` built only: the same SDK loggers also serve exporters the
+application built itself, and their records pass untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any
 
 from opentelemetry.sdk._logs import ReadableLogRecord
@@ -25,6 +31,7 @@ __all__ = [
     "OncePerInterval",
     "SpanBreaker",
     "bounded",
+    "own",
     "quietly",
     "rate_limit_export_logs",
 ]
@@ -153,12 +160,16 @@ class OncePerInterval(logging.Filter):
 
     The SDK logs one line per failed batch (and one per dropped span when its
     queue is full): with a collector down that is a line every few seconds,
-    forever. One per minute, with a count, says the same.
+    forever. One per minute, with a count, says the same. Records for which
+    ``applies`` is false pass untouched.
     """
 
-    def __init__(self, interval: float) -> None:
+    def __init__(
+        self, interval: float, applies: Callable[[logging.LogRecord], bool] | None = None
+    ) -> None:
         super().__init__()
         self.interval = interval
+        self.applies = applies
         self._seen: dict[tuple[str, Any], tuple[float, int]] = {}
         self._lock = threading.Lock()
 
@@ -168,6 +179,8 @@ class OncePerInterval(logging.Filter):
             self._seen.clear()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.applies is not None and not self.applies(record):
+            return True
         key = (record.name, record.msg)
         now = time.monotonic()
         with self._lock:
@@ -185,12 +198,52 @@ class OncePerInterval(logging.Filter):
         return True
 
 
-EXPORT_LOG_FILTER = OncePerInterval(60.0)
+_owned: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Frames searched above a log call for one of our objects (the SDK's export paths are ~6 deep).
+_MAX_DEPTH = 40
+
+
+def own(*objects: Any) -> None:
+    """Mark exporters, processors and readers as built by ``configure()``."""
+    for obj in objects:
+        with contextlib.suppress(TypeError):  # not weak-referenceable: left alone
+            _owned.add(obj)
+
+
+def from_own_pipeline(record: logging.LogRecord) -> bool:
+    """Whether the record is being logged from inside one of our exporters or processors.
+
+    Loggers are per SDK module, shared by every exporter of that class in the
+    process, so the record itself cannot tell whose export failed; the call
+    stack can (a method of an object registered with :func:`own` is on it).
+    Only runs when the SDK logs, which is rare, never per span.
+    """
+    if not _owned:
+        return False
+    frame: FrameType | None = sys._getframe(1)
+    for _ in range(_MAX_DEPTH):
+        if frame is None:
+            return False
+        if frame.f_code.co_varnames[:1] == ("self",):
+            try:
+                if frame.f_locals.get("self") in _owned:
+                    return True
+            except TypeError:  # an unhashable self
+                pass
+        frame = frame.f_back
+    return False
+
+
+EXPORT_LOG_FILTER = OncePerInterval(60.0, applies=from_own_pipeline)
 _EXPORT_LOGGER_PREFIXES = ("opentelemetry.exporter", "opentelemetry.sdk")
 
 
 def rate_limit_export_logs() -> None:
-    """Attach the filter to the SDK's export-path loggers (records do not inherit filters)."""
+    """Attach the filter to the SDK's export-path loggers (records do not inherit filters).
+
+    The filter acts only on records logged from the pipelines ``configure()``
+    built (:func:`from_own_pipeline`); everything else passes untouched.
+    """
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if (
             isinstance(logger, logging.Logger)

@@ -1,7 +1,8 @@
 """Where the demo's telemetry goes: a collector when there is one, else the terminal.
 
 OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the traces endpoint) is set or
-a collector accepts a TCP connection on localhost:4317 within 0.2 s; the
+a collector accepts a TCP connection on localhost within 0.2 s (port 4317 over
+gRPC when the ``grpc`` extra is installed, else 4318 over HTTP); the
 pipeline is ``otel_llm.configure()`` (so every ``OTEL_*`` variable applies),
 flushed with a bounded wait at the end, followed by a Jaeger link per trace.
 A configured endpoint that refuses connections is reported in one line and
@@ -19,6 +20,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
+from importlib.util import find_spec
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -101,6 +103,13 @@ def endpoint_address(endpoint: str) -> tuple[str, int]:
     return parts.hostname or DEFAULT_COLLECTOR[0], port or default
 
 
+def local_collector() -> tuple[int, str]:
+    """The port and protocol to look for a local collector on: gRPC's if its exporter is here."""
+    if find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None:
+        return DEFAULT_COLLECTOR[1], "grpc"
+    return 4318, "http/protobuf"
+
+
 def select_sink(mode: ExportMode = "auto", environ: Mapping[str, str] | None = None) -> Sink:
     """``otlp``, ``memory``, or ``auto``: OTLP if an endpoint is set or a collector answers.
 
@@ -112,18 +121,21 @@ def select_sink(mode: ExportMode = "auto", environ: Mapping[str, str] | None = N
                 or env.get(OTLP_ENDPOINT, "").strip())
     if mode == "memory":
         return MemorySink(f"{_SHOWN} (--export memory)")
+    port, protocol = local_collector()
+    local = f"localhost:{port}"
     if mode == "auto" and not endpoint:
-        if not collector_answers():
+        if not collector_answers(DEFAULT_COLLECTOR[0], port):
             return MemorySink(f"{_SHOWN} (no collector: OTEL_EXPORTER_OTLP_ENDPOINT is not set "
-                              "and nothing answers on localhost:4317)")
-        return _otlp("http://localhost:4317", env, found=True)
-    if not collector_answers(*endpoint_address(endpoint or "localhost:4317")):
-        return MemorySink(f"{_SHOWN}: the collector at {endpoint or 'localhost:4317'} does "
+                              f"and nothing answers on {local})")
+        return _otlp(f"http://{local}", env, found=protocol)
+    if not collector_answers(*endpoint_address(endpoint or local)):
+        return MemorySink(f"{_SHOWN}: the collector at {endpoint or local} does "
                           "not answer, nothing was exported")
-    return _otlp(endpoint or "localhost:4317", env)
+    return _otlp(endpoint or f"http://{local}", env, found=None if endpoint else protocol)
 
 
-def _otlp(endpoint: str, env: Mapping[str, str], found: bool = False) -> Sink:
+def _otlp(endpoint: str, env: Mapping[str, str], found: str | None = None) -> Sink:
+    """``found``: the protocol of a collector the demo found itself (none: configured by env)."""
     named = bool(env.get(SERVICE_NAME)) or "service.name=" in env.get(RESOURCE_ATTRIBUTES, "")
     timeouts = ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
                 "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT")
@@ -131,7 +143,7 @@ def _otlp(endpoint: str, env: Mapping[str, str], found: bool = False) -> Sink:
         telemetry = configure(
             service_name=None if named else SERVICE,
             endpoint=endpoint if found else None,
-            protocol="grpc" if found else None,
+            protocol=found,
             # An exporter that gives up before the demo stops waiting leaves nothing behind.
             export_timeout=None if any(env.get(t) for t in timeouts) else _EXPORT_TIMEOUT,
             install=False,  # the demo passes its providers explicitly; globals stay untouched

@@ -1,4 +1,4 @@
-"""The seed's two flower-shop handlers, written exactly as for LangChain.
+"""The tutorial's two flower-shop handlers, written exactly as for LangChain.
 
 ``MyFlowerShopSyncHandler`` prints every streamed token as it arrives (in
 async code it runs off the event loop); ``MyFlowerShopAsyncHandler`` awaits

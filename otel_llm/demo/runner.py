@@ -29,7 +29,7 @@ __all__ = ["run_demo"]
 def run_demo(*, out: TextIO | None = None, err: TextIO | None = None,
              progress: bool | None = None, export: ExportMode = "auto",
              server: ModelServer | None = None) -> int:
-    """Run the seed's scenarios end to end; returns the exit code.
+    """Run the LangChain callbacks tutorial's scenarios end to end; returns the exit code.
 
     ``progress``: spinner on ``err`` (default: when ``err`` is a terminal).
     ``export``: ``auto`` (a collector if configured or found), ``otlp`` or ``memory``.
@@ -39,7 +39,7 @@ def run_demo(*, out: TextIO | None = None, err: TextIO | None = None,
     err = err if err is not None else sys.stderr
     spinner = progress if progress is not None else bool(getattr(err, "isatty", bool)())
     steps = Progress(console, len(SCENARIOS), spinner=spinner, err=err)
-    console.line("otel-llm demo: the seed's callback scenarios on the instrumented OpenAI SDK")
+    console.line("otel-llm demo: the LangChain callbacks tutorial on the instrumented OpenAI SDK")
     with ExitStack() as stack:
         with steps.waiting("starting"):
             backend = select_backend(server=server)

@@ -1,10 +1,10 @@
-"""The seed's scenarios on the real ``openai`` SDK, instrumented by otel-llm.
+"""The LangChain callbacks tutorial's scenarios on the real ``openai`` SDK, instrumented.
 
 Each scenario runs under a root span opened by the runner, so its LLM spans
 form one trace. Telemetry comes from the process-wide ``instrument_openai``
 handler; the flower-shop handlers are attached to one client with
 ``wrap_openai``; the counters are ``otel_llm.get_openai_callback()`` blocks.
-Prompts are the seed's (Chinese), each shown with an English gloss.
+Prompts are the tutorial's (Chinese), each shown with an English gloss.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _user(text: str) -> ChatCompletionUserMessageParam:
 
 
 def flower_shop(scene: Scene) -> None:
-    """The seed's ``agenerate`` with MyFlowerShopSyncHandler and MyFlowerShopAsyncHandler."""
+    """The tutorial's ``agenerate`` with MyFlowerShopSyncHandler and MyFlowerShopAsyncHandler."""
     console = scene.console
     _ask(console, FLOWER_QUESTION)
 

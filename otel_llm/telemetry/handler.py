@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from opentelemetry._logs import LoggerProvider, get_logger_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm import semconv
+from otel_llm._version import __version__
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.errors import ConfigurationError
 from otel_llm.pricing import usage_cost
@@ -64,10 +64,7 @@ ERROR_TYPE_PARENT_ENDED = semconv.ERROR_TYPE_PARENT_ENDED
 CHUNK_INDEX = semconv.OTEL_LLM_CHUNK_INDEX
 
 _SCOPE = "otel_llm"
-try:
-    _VERSION = _metadata.version("otel-llm")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-    _VERSION = "0"
+_VERSION = __version__
 
 _NS = 1e9
 #: Chunk gaps buffered per run before they are recorded anyway (bounds memory per run).

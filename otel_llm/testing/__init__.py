@@ -10,8 +10,14 @@
 """
 
 from otel_llm.testing.fake import FakeChain, FakeChatModel
-from otel_llm.testing.otel import InMemoryTelemetry, MetricPoint
 from otel_llm.testing.recordings import load_recording, load_recordings, replay_call
+
+try:
+    from otel_llm.testing.otel import InMemoryTelemetry, MetricPoint
+except ImportError as exc:  # the in-memory providers are the SDK's (the otlp extra)
+    from otel_llm._extras import missing_extra
+
+    raise missing_extra("otel_llm.testing", exc) from exc
 
 __all__ = [
     "FakeChain",

@@ -32,8 +32,12 @@ try:
     )
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        'otel_llm.testing.collector needs the OTLP exporters: pip install "otel-llm[grpc]"'
+    from otel_llm._extras import MissingExtraError, install_line
+
+    # grpcio and opentelemetry-proto both come with the gRPC exporter, i.e. the grpc extra.
+    raise MissingExtraError(
+        f"otel_llm.testing.collector needs grpcio and the OTLP protos: {install_line('grpc')}",
+        name=exc.name,
     ) from exc
 
 __all__ = ["GrpcCollector", "HttpCollector", "Received", "dead_endpoint"]

@@ -14,7 +14,8 @@ that is already on disk. Sources, in order:
    checks. A mismatch raises :class:`TokenizerDataError`; nothing falls back
    to a download.
 
-No download is ever attempted. Each encoding is built once per process, under
+No download is ever attempted; tiktoken itself is imported when the first
+encoding is built. Each encoding is built once per process, under
 a lock, then shared (0.3-1 s on a 2-core machine, mostly parsing rank lines).
 """
 
@@ -31,10 +32,12 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import tiktoken
+from typing import TYPE_CHECKING
 
 from otel_llm.errors import OtelLLMError
+
+if TYPE_CHECKING:
+    import tiktoken
 
 __all__ = [
     "ENCODING_NAMES",
@@ -142,6 +145,8 @@ def load_encoding(
         data = _verified(_read(Path(data_file)), spec, str(data_file))
     else:
         data = _from_tiktoken_cache(spec) or _from_bundle(name, spec)
+    import tiktoken  # at first use: importing it costs ~40 ms, and only counting needs it
+
     return tiktoken.Encoding(
         name,
         pat_str=spec.pat_str,

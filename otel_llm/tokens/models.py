@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-
-import tiktoken
+from typing import TYPE_CHECKING
 
 from otel_llm.tokens.encodings import get_encoding
+
+if TYPE_CHECKING:
+    import tiktoken
 
 __all__ = [
     "DEFAULT_ENCODING",

@@ -34,6 +34,7 @@ def test_spans_arrive_at_the_collector_and_jaeger_links_name_their_traces(
     monkeypatch.setenv("OTEL_LLM_JAEGER_URL", "http://jaeger.example:16686/")
     with GrpcCollector() as collector:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")  # the default is http/protobuf
         out = io.StringIO()
         assert run_demo(out=out, err=io.StringIO()) == 0
         spans = collector.received.spans()
@@ -72,6 +73,7 @@ def test_a_hanging_collector_costs_bounded_time_and_one_line(
     """A collector that accepts but never answers: finish() gives up (it returns), says so."""
     with GrpcCollector(fault="hang") as collector:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         sink = select_sink("auto")
         assert isinstance(sink, OtlpSink)
         try:

@@ -117,6 +117,7 @@ class Runs:
         extra = {"OPENAI_BASE_URL": server.base_url} if server else {}
         if collector:
             extra["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.endpoint
+            extra["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"  # configure()'s default is http/protobuf
         job = self._pool.submit(_execute, script, list(args), _env(**extra), self._cwd)
         self._runs[key] = (job, Run("", "", server, collector, files))
 

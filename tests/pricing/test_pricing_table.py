@@ -88,7 +88,7 @@ def test_snapshots_fine_tunes_and_spellings_resolve(reported: str, billed_as: st
 
 
 @pytest.mark.parametrize("model", ["gpt-4o-mini-search-preview", "gpt-4.1-mini-custom",
-                                   "gpt-4o-realtime", "gpt-5-chat-x", "davinci"])
+                                   "gpt-4o-realtime", "gpt-5-chat-x", "text-davinci"])
 def test_prefixes_never_borrow_a_siblings_price(model: str) -> None:
     """Only version suffixes are stripped: gpt-4o-mini-* is never priced as gpt-4o."""
     assert load_price_table().resolve(model) is None
@@ -100,6 +100,28 @@ def test_sibling_names_keep_their_own_prices() -> None:
     assert table.lookup("gpt-4o-mini") != table.lookup("gpt-4o")
     assert table.lookup("gpt-4.1-mini-2025-04-14") == table.lookup("gpt-4.1-mini")
     assert table.lookup("gpt-4.1-mini") != table.lookup("gpt-4.1")
+    assert table.resolve("davinci") == "davinci"  # the legacy model, not davinci-002's price
+    assert table.lookup("davinci") != table.lookup("davinci-002")
+
+
+def test_shipped_table_never_prices_a_model_at_zero() -> None:
+    """Models billed per minute/character/image (whisper-1, tts-1) are left out of the
+    generated table, so their cost is None (unknown), never $0; every entry bills input."""
+    table = load_price_table()
+    for model in table.models:
+        price = table.lookup(model)
+        assert price is not None and price.input > 0, model
+    for model in ("whisper-1", "tts-1", "gpt-4o-mini-2024-07-18.ft-", "ft:gpt-3.5-turbo-"):
+        assert model not in table.models
+
+
+def test_generated_from_genai_prices() -> None:
+    """The shipped table names its source (scripts/update_prices.py, `make prices`), and the
+    long-context model it used to misprice by name resolution has its own entry."""
+    table = load_price_table()
+    assert table.version.startswith("genai-prices ")
+    assert table.resolve("gpt-3.5-turbo-16k") == "gpt-3.5-turbo-16k"
+    assert table.lookup("gpt-3.5-turbo-16k") != table.lookup("gpt-3.5-turbo")
 
 
 def test_azure_deployment_alias() -> None:

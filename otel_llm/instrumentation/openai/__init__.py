@@ -59,7 +59,11 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # opentelemetry-instrumentation is an optional extra: import it only when asked for.
     if name == "OpenAIInstrumentor":
-        from otel_llm.instrumentation.openai._instrumentor import OpenAIInstrumentor
+        try:
+            from otel_llm.instrumentation.openai._instrumentor import OpenAIInstrumentor
+        except ImportError as exc:
+            from otel_llm._extras import missing_extra
 
+            raise missing_extra(f"{__name__}.OpenAIInstrumentor", exc) from exc
         return OpenAIInstrumentor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 try:
     import langchain_core  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "otel_llm.integrations.langchain needs langchain-core: pip install 'otel-llm[langchain]'"
-    ) from exc
+except ImportError as exc:  # base install: the hint, not a bare ModuleNotFoundError
+    from otel_llm._extras import missing_extra
+
+    raise missing_extra("otel_llm.integrations.langchain", exc) from exc
 
 from otel_llm.integrations.langchain._handlers import (
     AsyncLangChainCallbackHandler,

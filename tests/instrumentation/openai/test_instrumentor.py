@@ -8,7 +8,6 @@ The zero-code test needs the package's entry point
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -24,34 +23,24 @@ from openai.resources.chat.completions.completions import Completions
 from otel_llm import semconv
 from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import OpenAIInstrumentor, is_instrumented, openai_callbacks
+from otel_llm.testing.collector import GrpcCollector
 from otel_llm.testing.otel import InMemoryTelemetry
 
 from .support import USER, Recorder
 
 SCRIPT = textwrap.dedent("""
-    import json, os
+    import os
     import openai
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    # The app's own tracing setup; the handler installed by opentelemetry-instrument uses
-    # the global provider, whenever it is set.
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-
+    # No OpenTelemetry code at all: opentelemetry-instrument and the distro set it up.
     client = openai.OpenAI(base_url=os.environ["DEVSERVER_URL"], api_key="sk-test")
     messages = [{"role": "user", "content": "hi"}]
     client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     for _ in client.chat.completions.create(model="gpt-4o-mini+len=7", messages=messages,
                                             stream=True):
         pass
-    print(json.dumps([{"name": s.name, "attributes": dict(s.attributes)}
-                      for s in exporter.get_finished_spans()]))
 """)
+
 
 
 def test_entry_point_is_registered() -> None:
@@ -61,21 +50,26 @@ def test_entry_point_is_registered() -> None:
 
 
 def test_zero_code_with_opentelemetry_instrument(server: ModelServer, tmp_path: Path) -> None:
-    """`opentelemetry-instrument python app.py` instruments an app that never imports
-    otel_llm: its two calls become two chat spans, the streamed one with usage."""
+    """`opentelemetry-instrument python app.py` with the `instrument` extra's distro and
+    exporter, on an app with no OpenTelemetry code: its two calls reach a real OTLP receiver
+    as two chat spans, the streamed one with usage."""
     script = tmp_path / "app.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "DEVSERVER_URL": server.base_url, "OTEL_TRACES_EXPORTER": "none",
-           "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
-    tool = Path(sys.executable).parent / "opentelemetry-instrument"
-    done = subprocess.run([str(tool), sys.executable, str(script)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    spans = json.loads(done.stdout.strip().splitlines()[-1])
-    assert [s["name"] for s in spans] == ["chat gpt-4o-mini", "chat gpt-4o-mini+len=7"]
-    streamed = spans[1]["attributes"]
-    assert streamed[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
-    assert streamed[semconv.GEN_AI_PROVIDER_NAME] == "openai"
+    with GrpcCollector() as collector:  # the distro's default protocol
+        env = {**os.environ, "DEVSERVER_URL": server.base_url,
+               "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+               "OTEL_SERVICE_NAME": "zero-code", "OTEL_LOGS_EXPORTER": "none"}
+        env.pop("OTEL_EXPORTER_OTLP_PROTOCOL", None)
+        tool = Path(sys.executable).parent / "opentelemetry-instrument"
+        done = subprocess.run([str(tool), sys.executable, str(script)], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        spans = collector.received.spans()  # the SDK flushed at the app's exit
+    assert sorted(s.name for s in spans) == ["chat gpt-4o-mini", "chat gpt-4o-mini+len=7"]
+    streamed = next(s for s in spans if s.name == "chat gpt-4o-mini+len=7")
+    attributes = {kv.key: kv.value for kv in streamed.attributes}
+    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS].int_value == 7
+    assert attributes[semconv.GEN_AI_PROVIDER_NAME].string_value == "openai"
 
 
 def test_instrumentor_in_process(client: openai.OpenAI) -> None:
