@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from otel_llm.attribution import attributes
 from otel_llm.callbacks import (
     AsyncCallbackHandler,
     AsyncCallbackManager,
@@ -21,6 +22,7 @@ from otel_llm.callbacks import (
 )
 from otel_llm.configuration import Telemetry, configure
 from otel_llm.counter import TokenCounter, get_openai_callback, token_counter
+from otel_llm.decorators import agent, tool, workflow
 from otel_llm.errors import ConfigurationError, OtelLLMError
 from otel_llm.telemetry import OpenTelemetryCallbackHandler
 from otel_llm.tokens import count_message_tokens, count_tokens
@@ -44,10 +46,14 @@ __all__ = [
     "Telemetry",
     "TokenCounter",
     "__version__",
+    "agent",
+    "attributes",
     "configure",
     "count_message_tokens",
     "count_tokens",
     "get_openai_callback",
     "scoped_callbacks",
     "token_counter",
+    "tool",
+    "workflow",
 ]
