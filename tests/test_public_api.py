@@ -13,7 +13,7 @@ PUBLIC = {
     "ConfigurationError", "FileCallbackHandler", "OpenTelemetryCallbackHandler", "OtelLLMError",
     "StdOutCallbackHandler", "StreamingStdOutCallbackHandler", "Telemetry", "TokenCounter",
     "__version__", "configure", "count_message_tokens", "count_tokens", "get_openai_callback",
-    "scoped_callbacks", "token_counter",
+    "scoped_callbacks", "token_counter", "agent", "attributes", "tool", "workflow",
 }
 TESTING = {"FakeChain", "FakeChatModel", "InMemoryTelemetry", "MetricPoint", "load_recording",
            "load_recordings", "replay_call"}
