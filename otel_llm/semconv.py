@@ -63,6 +63,9 @@ ERROR_TYPE_OTHER: Final = "_OTHER"
 OTEL_LLM_USAGE_ESTIMATED: Final = "otel_llm.usage.estimated"
 #: float: cost of the run in USD from the local price table (absent when unknown).
 OTEL_LLM_USAGE_COST: Final = "otel_llm.usage.cost"
+#: The recommended ``otel_llm.attributes()`` key for the product feature a call serves;
+#: allow-listed (``metric_attributes``), it feeds the dashboard's per-feature panels.
+APP_FEATURE: Final = "app.feature"
 #: Metric label value of an allow-listed attribute past its cap of distinct values.
 OTEL_LLM_OTHER_VALUE: Final = "_other"
 #: int attribute of a chunk span event: 0-based chunk index.
