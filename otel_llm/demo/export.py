@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
@@ -71,7 +71,9 @@ class Sink(Protocol):
     label: str
     tracer_provider: TracerProvider
 
-    def handler(self) -> OpenTelemetryCallbackHandler: ...
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        """A handler bound to the sink's providers; ``kwargs`` go to its constructor."""
+        ...
 
     def finish(self, console: Console, traces: Traces) -> bool:
         """Show or export what was recorded; False if it could not be delivered."""
@@ -154,8 +156,8 @@ class MemorySink:
         self.telemetry = InMemoryTelemetry(resource={"service.name": SERVICE})
         self.tracer_provider: TracerProvider = self.telemetry.tracer_provider
 
-    def handler(self) -> OpenTelemetryCallbackHandler:
-        return self.telemetry.handler()
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        return self.telemetry.handler(**kwargs)
 
     def finish(self, console: Console, traces: Traces) -> bool:
         console.line()
@@ -204,8 +206,8 @@ class OtlpSink:
             logger.propagate = False
         self._closed = False
 
-    def handler(self) -> OpenTelemetryCallbackHandler:
-        return self.telemetry.handler()
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        return self.telemetry.handler(**kwargs)
 
     def finish(self, console: Console, traces: Traces) -> bool:
         flushed = self.telemetry.force_flush(timeout=FLUSH_TIMEOUT)
