@@ -98,7 +98,7 @@ def test_nested_blocks_merge_inner_wins_and_raising_block_resets(
 def test_bad_values_are_refused_at_the_call(kwargs: dict[str, Any],
                                             error: type[Exception]) -> None:
     """A wrong type is a TypeError, an empty or non-finite value a ValueError, before any run."""
-    with pytest.raises(error, match="otel_llm.attributes"):
+    with pytest.raises(error, match=r"otel_llm\.attributes"):
         otel_llm.attributes(**kwargs)
 
 
@@ -206,7 +206,7 @@ class _Downstream(BaseHTTPRequestHandler):
 
     handler: Any = None
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         carrier = {k.lower(): v for k, v in self.headers.items()}
         token = otel_context.attach(propagate.extract(carrier))
         try:

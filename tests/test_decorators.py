@@ -280,9 +280,9 @@ def test_decorated_runs_inside_attributes_carry_the_values(otel: InMemoryTelemet
 
 def test_decorator_rejects_a_bad_name() -> None:
     """A name that is not a non-empty string is a TypeError at decoration time."""
-    with pytest.raises(TypeError, match="otel_llm.tool"):
+    with pytest.raises(TypeError, match=r"otel_llm\.tool"):
         otel_llm.tool(name="")
-    with pytest.raises(TypeError, match="otel_llm.workflow"):
+    with pytest.raises(TypeError, match=r"otel_llm\.workflow"):
         otel_llm.workflow(name=3)  # type: ignore[call-overload]
 
 
