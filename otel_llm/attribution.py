@@ -32,6 +32,7 @@ import functools
 import inspect
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -121,27 +122,33 @@ class Attributes:
     context.
     """
 
-    __slots__ = ("_entries", "values")
+    __slots__ = ("_entries", "_lock", "values")
 
     def __init__(self, values: Mapping[str, AttributeValue]) -> None:
         self.values = dict(values)
         self._entries: list[tuple[Scope, object]] = []
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"otel_llm.attributes({self.values!r})"
 
     def __enter__(self) -> Attributes:
-        self._entries.append(self._open())
+        entry = self._open()
+        with self._lock:
+            self._entries.append(entry)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        entries = self._entries
-        for i in range(len(entries) - 1, -1, -1):  # this context's innermost entry of ours
-            if scoped_attributes() is entries[i][0].attributes:
-                self._close(entries.pop(i))
-                return
-        if entries:  # left from another context (a generator closed elsewhere)
-            self._close(entries.pop())
+        here = scoped_attributes()
+        with self._lock:
+            entries = self._entries
+            # This context's innermost entry of ours, else (left from another context,
+            # e.g. a generator closed elsewhere) the latest.
+            index = next((i for i in range(len(entries) - 1, -1, -1)
+                          if entries[i][0].attributes is here), len(entries) - 1)
+            entry = entries.pop(index) if entries else None
+        if entry is not None:
+            self._close(entry)
 
     def _open(self) -> tuple[Scope, object]:
         merged = {**scoped_attributes(), **self.values}
