@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, TypeVar, cast, overload
 
@@ -52,12 +53,9 @@ _MAX_ITEMS = 100
 
 
 def _process_callbacks() -> tuple[Any, ...]:
-    """``instrument_openai()``'s handlers, when the openai extra is installed."""
-    try:
-        from otel_llm.instrumentation.openai._patch import instrumented_callbacks
-    except ImportError:  # pragma: no cover - installed without the openai extra
-        return ()
-    return instrumented_callbacks()
+    """``instrument_openai()``'s handlers; never imports ``openai`` (not instrumented: none)."""
+    patch = sys.modules.get("otel_llm.instrumentation.openai._patch")
+    return patch.instrumented_callbacks() if patch is not None else ()
 
 
 class _Spec:
@@ -69,7 +67,7 @@ class _Spec:
                  description: str | None, callbacks: tuple[Any, ...]) -> None:
         self.kind = kind
         self.name = name or fn.__qualname__
-        if description is None and kind != "workflow":
+        if description is None and kind != "workflow":  # workflows have no description
             doc = inspect.getdoc(fn)
             description = doc.split("\n\n", 1)[0].strip() if doc else None
         self.description = description
@@ -299,32 +297,34 @@ def _decorator(kind: str, name: Any, description: str | None,
     return decorate
 
 
-@overload
-def workflow(name: F) -> F: ...
-@overload
-def workflow(name: str | None = None, *, callbacks: Any = None) -> Callable[[F], F]: ...
-def workflow(name: Any = None, *, callbacks: Any = None) -> Any:
-    """A workflow run (``invoke_workflow {name}``) per call; name defaults to the qualname."""
-    return _decorator("workflow", name, None, callbacks)
+class _RunDecorator:
+    """``@kind``, ``@kind()`` or ``@kind(name=..., description=..., callbacks=[...])``."""
+
+    def __init__(self, kind: str, doc: str) -> None:
+        self.kind = kind
+        self.__doc__ = doc
+
+    def __repr__(self) -> str:
+        return f"otel_llm.{self.kind}"
+
+    @overload
+    def __call__(self, name: F, /) -> F: ...
+    @overload
+    def __call__(self, name: str | None = None, *, description: str | None = None,
+                 callbacks: Any = None) -> Callable[[F], F]: ...
+    def __call__(self, name: Any = None, *, description: str | None = None,
+                 callbacks: Any = None) -> Any:
+        return _decorator(self.kind, name, description, callbacks)
 
 
-@overload
-def agent(name: F) -> F: ...
-@overload
-def agent(name: str | None = None, *, description: str | None = None,
-          callbacks: Any = None) -> Callable[[F], F]: ...
-def agent(name: Any = None, *, description: str | None = None, callbacks: Any = None) -> Any:
-    """An agent run (``invoke_agent {name}``) per call; description defaults to the docstring's
-    first paragraph."""
-    return _decorator("agent", name, description, callbacks)
+workflow = _RunDecorator("workflow", """A workflow run (``invoke_workflow {name}``) per call.
 
+The name defaults to the function's qualified name.""")
+agent = _RunDecorator("agent", """An agent run (``invoke_agent {name}``) per call.
 
-@overload
-def tool(name: F) -> F: ...
-@overload
-def tool(name: str | None = None, *, description: str | None = None,
-         callbacks: Any = None) -> Callable[[F], F]: ...
-def tool(name: Any = None, *, description: str | None = None, callbacks: Any = None) -> Any:
-    """A tool run (``execute_tool {name}``) per call; description defaults to the docstring's
-    first paragraph."""
-    return _decorator("tool", name, description, callbacks)
+The name defaults to the function's qualified name, the description
+(``gen_ai.agent.description``) to its docstring's first paragraph.""")
+tool = _RunDecorator("tool", """A tool run (``execute_tool {name}``) per call.
+
+The name defaults to the function's qualified name, the description
+(``gen_ai.tool.description``) to its docstring's first paragraph.""")

@@ -18,30 +18,11 @@ from opentelemetry import propagate
 
 import otel_llm
 from otel_llm import attribution
-from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import instrument_openai, uninstrument_openai
 from otel_llm.testing import FakeChatModel, InMemoryTelemetry
 
 CONV, USER, SESSION = "gen_ai.conversation.id", "user.id", "session.id"
 FEATURE = {"app.feature": "search"}
-
-
-@pytest.fixture
-def otel() -> Iterator[InMemoryTelemetry]:
-    with InMemoryTelemetry() as telemetry:
-        yield telemetry
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server: ModelServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as c:
-        yield c
 
 
 @pytest.fixture(autouse=True)

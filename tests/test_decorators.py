@@ -23,24 +23,6 @@ ASK = [{"role": "user", "content": "Which flowers for a birthday?"}]
 CHAT = "chat gpt-4o-mini"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server: ModelServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as c:
-        yield c
-
-
-@pytest.fixture
-def otel() -> Iterator[InMemoryTelemetry]:
-    with InMemoryTelemetry() as telemetry:
-        yield telemetry
-
-
 @pytest.fixture(autouse=True)
 def _uninstrument() -> Iterator[None]:
     yield

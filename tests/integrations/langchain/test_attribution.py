@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
@@ -30,6 +31,15 @@ class _State(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
+def _one_node_graph(reply: Callable[[_State], Any]) -> Any:
+    """START -> reply -> END, with an in-memory checkpointer (threads keep their history)."""
+    graph = StateGraph(_State)
+    graph.add_node("reply", reply)
+    graph.add_edge(START, "reply")
+    graph.add_edge("reply", END)
+    return graph.compile(checkpointer=InMemorySaver())
+
+
 def test_langgraph_checkpointer_thread_is_the_conversation_of_every_span(
         otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
     """Two turns on a real graph with a checkpointer: every span of both traces (graph, node,
@@ -39,11 +49,7 @@ def test_langgraph_checkpointer_thread_is_the_conversation_of_every_span(
     def reply(state: _State) -> dict[str, Any]:
         return {"messages": [model.invoke(state["messages"])]}
 
-    graph = StateGraph(_State)
-    graph.add_node("reply", reply)
-    graph.add_edge(START, "reply")
-    graph.add_edge("reply", END)
-    app = graph.compile(checkpointer=InMemorySaver())
+    app = _one_node_graph(reply)
     forwarder = LangChainCallbackHandler([otel.handler()])
     for turn, thread in (("hi", "thread-7"), ("again", "thread-7"), ("other", "thread-8")):
         app.invoke({"messages": [("user", turn)]},
@@ -102,11 +108,7 @@ async def test_thread_id_beats_an_enclosing_block(otel: InMemoryTelemetry,
     async def reply(state: _State) -> dict[str, Any]:
         return {"messages": [await model.ainvoke(state["messages"])]}
 
-    graph = StateGraph(_State)
-    graph.add_node("reply", reply)
-    graph.add_edge(START, "reply")
-    graph.add_edge("reply", END)
-    app = graph.compile(checkpointer=InMemorySaver())
+    app = _one_node_graph(reply)
     forwarder = AsyncLangChainCallbackHandler([otel.handler()])
     with otel_llm.attributes(conversation_id="block", user_id="u-1"):
         await app.ainvoke({"messages": [("user", "hi")]},
