@@ -82,10 +82,15 @@ class _Spec:
             self.signature = None
 
     def manager(self, cls: type[BaseCallbackManager]) -> Any:
-        """The manager of one call, or None when no handler would see it."""
-        manager = cls.configure(None)  # the enclosing decorated run's children, scoped handlers
-        for handler in (*_process_callbacks(), *self.callbacks):
-            manager.add_handler(handler, inherit=True)
+        """The manager of one call, or None when no handler would see it (or ours failed)."""
+        try:
+            manager = cls.configure(None)  # the enclosing decorated run's children, scoped ones
+            for handler in (*_process_callbacks(), *self.callbacks):
+                manager.add_handler(handler, inherit=True)
+        except Exception:
+            logger.warning("otel-llm could not start the run of %s; the call goes on "
+                           "unobserved", self.name, exc_info=True)
+            return None
         return manager if manager.handlers else None
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -147,27 +152,13 @@ class _Run:
 
 
 def _sync_run(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Run | None:
-    try:
-        manager = spec.manager(CallbackManager)
-        if manager is None:
-            return None
-    except Exception:
-        logger.warning("otel-llm could not start the run of %s; the call goes on unobserved",
-                       spec.name, exc_info=True)
-        return None
-    return _Run(spec, spec.start(manager, args, kwargs))
+    manager = spec.manager(CallbackManager)
+    return None if manager is None else _Run(spec, spec.start(manager, args, kwargs))
 
 
 async def _async_run(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Run | None:
-    try:
-        manager = spec.manager(AsyncCallbackManager)
-        if manager is None:
-            return None
-    except Exception:
-        logger.warning("otel-llm could not start the run of %s; the call goes on unobserved",
-                       spec.name, exc_info=True)
-        return None
-    return _Run(spec, await spec.start(manager, args, kwargs))
+    manager = spec.manager(AsyncCallbackManager)
+    return None if manager is None else _Run(spec, await spec.start(manager, args, kwargs))
 
 
 def _wrap(spec: _Spec, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -181,7 +172,7 @@ def _wrap(spec: _Spec, fn: Callable[..., Any]) -> Callable[..., Any]:
                 async for item in inner:
                     yield item
                 return
-            try:
+            try:  # the async twin of _steps (an async generator cannot ``yield from``)
                 send: Any = None
                 throw: BaseException | None = None
                 while True:
