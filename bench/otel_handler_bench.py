@@ -25,6 +25,7 @@ call outside any block, same round.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 
 import otel_llm
 from bench._stats import interleaved, median_spread, table, timed
+from bench.peers.calls import count_calls
 from otel_llm.callbacks import CallbackManager
 from otel_llm.schema import AIMessage, ChatGeneration, HumanMessage, LLMResult, SystemMessage
 from otel_llm.testing.otel import InMemoryTelemetry
@@ -101,18 +103,23 @@ CALLS = 500
 BLOCK = {"conversation_id": "conv-1", "user_id": "user-1", "app.feature": "search"}
 
 
-def _calls(handler: Any, telemetry: InMemoryTelemetry, where: str) -> Callable[[], float]:
-    """CALLS runs (start + end): ``outside`` a block, in one open ``block``, a block ``each``."""
+def _calls(handler: Any, telemetry: InMemoryTelemetry,
+           where: str) -> tuple[Callable[[], float], Callable[[], int]]:
+    """CALLS runs (start + end): ``outside`` a block, in one open ``block``, a block ``each``;
+    and the Python function calls of one such call (a deterministic companion)."""
     def call() -> None:
         [run] = CallbackManager(handlers=[handler]).on_chat_model_start(
             SERIALIZED, [MESSAGES], invocation_params=PARAMS, metadata=METADATA
         )
         run.on_llm_end(RESULT)
 
+    def one_in_block() -> None:
+        with otel_llm.attributes(**BLOCK):
+            call()
+
     def each() -> None:
         for _ in range(CALLS):
-            with otel_llm.attributes(**BLOCK):
-                call()
+            one_in_block()
 
     def plain() -> None:
         for _ in range(CALLS):
@@ -123,11 +130,21 @@ def _calls(handler: Any, telemetry: InMemoryTelemetry, where: str) -> Callable[[
             with otel_llm.attributes(**BLOCK):
                 seconds = timed(plain)
         else:
-            seconds = timed(each if where == "each" else plain)
+                seconds = timed(each if where == "each" else plain)
         telemetry.clear()
         return seconds
 
-    return measure
+    def python_calls() -> int:
+        if where == "block":
+            with otel_llm.attributes(**BLOCK):
+                counts = [count_calls(call).python for _ in range(5)]
+        else:
+            counts = [count_calls(one_in_block if where == "each" else call).python
+                      for _ in range(5)]
+        telemetry.clear()
+        return int(statistics.median(counts))
+
+    return measure, python_calls
 
 
 ATTRIBUTE_CONTENDERS = {
@@ -141,18 +158,20 @@ ATTRIBUTE_CONTENDERS = {
 def run_attributes(rounds: int = 5) -> dict[str, Any]:
     """Median microseconds per call and ratio to the same call outside, per contender."""
     telemetries = {name: InMemoryTelemetry() for name in ATTRIBUTE_CONTENDERS}
-    contenders = {
+    pairs = {
         name: _calls(telemetries[name].handler(**options), telemetries[name], where)
         for name, (where, options) in ATTRIBUTE_CONTENDERS.items()
     }
-    timings = interleaved(contenders, rounds)
+    timings = interleaved({name: pair[0] for name, pair in pairs.items()}, rounds)
+    calls = {name: pair[1]() for name, pair in pairs.items()}
     base = timings["outside any block"]
     results = {}
     for name, seconds in timings.items():
         med, spread = median_spread([t / CALLS for t in seconds])
         ratio, ratio_spread = median_spread([a / b for a, b in zip(seconds, base, strict=True)])
         results[name] = {"us_per_call": med * 1e6, "spread": spread, "ratio": ratio,
-                         "ratio_spread": ratio_spread}
+                         "ratio_spread": ratio_spread,
+                         "calls_added": calls[name] - calls["outside any block"]}
     for telemetry in telemetries.values():
         telemetry.shutdown()
     return results
@@ -160,8 +179,10 @@ def run_attributes(rounds: int = 5) -> dict[str, Any]:
 
 def report_attributes(results: dict[str, Any]) -> str:
     rows = [[name, f"{r['us_per_call']:,.1f} us ±{r['spread']:.0%}",
-             f"{r['ratio']:.3f}x ±{r['ratio_spread']:.0%}"] for name, r in results.items()]
-    return table(["attributes() (call = run start + end)", "per call", "vs outside"], rows)
+             f"{r['ratio']:.3f}x ±{r['ratio_spread']:.0%}", f"{r['calls_added']:+d}"]
+            for name, r in results.items()]
+    return table(["attributes() (call = run start + end)", "per call", "vs outside",
+                  "Python calls added"], rows)
 
 
 def run(rounds: int = 5) -> dict[str, Any]:
