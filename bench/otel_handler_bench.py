@@ -15,10 +15,17 @@ handler buffers and records later). ``chunk_metrics`` rows show what the
 ``time_per_output_chunk`` histogram costs: every gap (one SDK ``Histogram.record``
 per chunk), the default sample of one gap in 10, or none. The last contender
 uses a no-op MeterProvider (spans only).
+
+The ``attributes()`` table prices ``otel_llm.attributes()``: one call (a run's
+start and end, no tokens, where its cost is most visible) made inside an open
+block, in a block of its own (entered and left per call), and inside a block
+with ``app.feature`` allow-listed on the metrics; each as a ratio to the same
+call outside any block, same round.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import uuid
 from collections.abc import Callable
@@ -26,7 +33,9 @@ from typing import Any
 
 from opentelemetry.metrics import NoOpMeterProvider
 
+import otel_llm
 from bench._stats import interleaved, median_spread, table, timed
+from bench.peers.calls import count_calls
 from otel_llm.callbacks import CallbackManager
 from otel_llm.schema import AIMessage, ChatGeneration, HumanMessage, LLMResult, SystemMessage
 from otel_llm.testing.otel import InMemoryTelemetry
@@ -88,6 +97,92 @@ def _tokens(handlers: list[Any]) -> Callable[[], float]:
         return seconds
 
     return measure
+
+
+CALLS = 500
+BLOCK = {"conversation_id": "conv-1", "user_id": "user-1", "app.feature": "search"}
+
+
+def _calls(handler: Any, telemetry: InMemoryTelemetry,
+           where: str) -> tuple[Callable[[], float], Callable[[], int]]:
+    """CALLS runs (start + end): ``outside`` a block, in one open ``block``, a block ``each``;
+    and the Python function calls of one such call (a deterministic companion)."""
+    def call() -> None:
+        [run] = CallbackManager(handlers=[handler]).on_chat_model_start(
+            SERIALIZED, [MESSAGES], invocation_params=PARAMS, metadata=METADATA
+        )
+        run.on_llm_end(RESULT)
+
+    def one_in_block() -> None:
+        with otel_llm.attributes(**BLOCK):
+            call()
+
+    def each() -> None:
+        for _ in range(CALLS):
+            one_in_block()
+
+    def plain() -> None:
+        for _ in range(CALLS):
+            call()
+
+    def measure() -> float:
+        if where == "block":
+            with otel_llm.attributes(**BLOCK):
+                seconds = timed(plain)
+        else:
+                seconds = timed(each if where == "each" else plain)
+        telemetry.clear()
+        return seconds
+
+    def python_calls() -> int:
+        if where == "block":
+            with otel_llm.attributes(**BLOCK):
+                counts = [count_calls(call).python for _ in range(5)]
+        else:
+            counts = [count_calls(one_in_block if where == "each" else call).python
+                      for _ in range(5)]
+        telemetry.clear()
+        return int(statistics.median(counts))
+
+    return measure, python_calls
+
+
+ATTRIBUTE_CONTENDERS = {
+    "outside any block": ("outside", {}),
+    "inside an open attributes() block": ("block", {}),
+    "each call in its own block": ("each", {}),
+    "open block, app.feature on metrics": ("block", {"metric_attributes": ["app.feature"]}),
+}
+
+
+def run_attributes(rounds: int = 5) -> dict[str, Any]:
+    """Median microseconds per call and ratio to the same call outside, per contender."""
+    telemetries = {name: InMemoryTelemetry() for name in ATTRIBUTE_CONTENDERS}
+    pairs = {
+        name: _calls(telemetries[name].handler(**options), telemetries[name], where)
+        for name, (where, options) in ATTRIBUTE_CONTENDERS.items()
+    }
+    timings = interleaved({name: pair[0] for name, pair in pairs.items()}, rounds)
+    calls = {name: pair[1]() for name, pair in pairs.items()}
+    base = timings["outside any block"]
+    results = {}
+    for name, seconds in timings.items():
+        med, spread = median_spread([t / CALLS for t in seconds])
+        ratio, ratio_spread = median_spread([a / b for a, b in zip(seconds, base, strict=True)])
+        results[name] = {"us_per_call": med * 1e6, "spread": spread, "ratio": ratio,
+                         "ratio_spread": ratio_spread,
+                         "calls_added": calls[name] - calls["outside any block"]}
+    for telemetry in telemetries.values():
+        telemetry.shutdown()
+    return results
+
+
+def report_attributes(results: dict[str, Any]) -> str:
+    rows = [[name, f"{r['us_per_call']:,.1f} us ±{r['spread']:.0%}",
+             f"{r['ratio']:.3f}x ±{r['ratio_spread']:.0%}", f"{r['calls_added']:+d}"]
+            for name, r in results.items()]
+    return table(["attributes() (call = run start + end)", "per call", "vs outside",
+                  "Python calls added"], rows)
 
 
 def run(rounds: int = 5) -> dict[str, Any]:
@@ -157,3 +252,5 @@ def report(results: dict[str, Any]) -> str:
 if __name__ == "__main__":
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     print(report(run(rounds)))
+    print()
+    print(report_attributes(run_attributes(rounds)))

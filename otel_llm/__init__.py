@@ -18,6 +18,7 @@ TYPE_CHECKING = False  # not typing's: importing typing alone costs more than th
 if TYPE_CHECKING:
     from typing import Any
 
+    from otel_llm.attribution import attributes
     from otel_llm.callbacks import (
         AsyncCallbackHandler,
         AsyncCallbackManager,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     )
     from otel_llm.configuration import Telemetry, configure
     from otel_llm.counter import TokenCounter, get_openai_callback, token_counter
+    from otel_llm.decorators import agent, tool, workflow
     from otel_llm.errors import ConfigurationError, OtelLLMError
     from otel_llm.instrumentation.openai import instrument_openai, uninstrument_openai, wrap_openai
     from otel_llm.integrations.langchain import instrument_langchain
@@ -58,6 +60,10 @@ _LAZY = {
     "OpenTelemetryCallbackHandler": "otel_llm.telemetry",
     "count_message_tokens": "otel_llm.tokens",
     "count_tokens": "otel_llm.tokens",
+    "attributes": "otel_llm.attribution",
+    "agent": "otel_llm.decorators",
+    "tool": "otel_llm.decorators",
+    "workflow": "otel_llm.decorators",
     "instrument_openai": _OPENAI,
     "uninstrument_openai": _OPENAI,
     "wrap_openai": _OPENAI,
@@ -79,6 +85,8 @@ __all__ = [
     "Telemetry",
     "TokenCounter",
     "__version__",
+    "agent",
+    "attributes",
     "configure",
     "count_message_tokens",
     "count_tokens",
@@ -87,7 +95,9 @@ __all__ = [
     "instrument_openai",
     "scoped_callbacks",
     "token_counter",
+    "tool",
     "uninstrument_openai",
+    "workflow",
     "wrap_openai",
 ]
 

@@ -36,6 +36,9 @@ GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tok
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+#: General conventions: the user and the session a run is for (never metric labels by default).
+USER_ID: Final = "user.id"
+SESSION_ID: Final = "session.id"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
@@ -60,6 +63,11 @@ ERROR_TYPE_OTHER: Final = "_OTHER"
 OTEL_LLM_USAGE_ESTIMATED: Final = "otel_llm.usage.estimated"
 #: float: cost of the run in USD from the local price table (absent when unknown).
 OTEL_LLM_USAGE_COST: Final = "otel_llm.usage.cost"
+#: The recommended ``otel_llm.attributes()`` key for the product feature a call serves;
+#: allow-listed (``metric_attributes``), it feeds the dashboard's per-feature panels.
+APP_FEATURE: Final = "app.feature"
+#: Metric label value of an allow-listed attribute past its cap of distinct values.
+OTEL_LLM_OTHER_VALUE: Final = "_other"
 #: int attribute of a chunk span event: 0-based chunk index.
 OTEL_LLM_CHUNK_INDEX: Final = "otel_llm.chunk.index"
 #: ``error.type`` of a run ended because it was dropped from the open-run registry.

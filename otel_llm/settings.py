@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 from otel_llm.errors import ConfigurationError
 
 __all__ = [
+    "ATTRIBUTES_BAGGAGE",
     "CAPTURE_MESSAGE_CONTENT",
     "EXPORTER_NAMES",
     "LOGS_EXPORTER",
     "METRICS_EXPORTER",
+    "METRIC_ATTRIBUTES",
     "OTLP_ENDPOINT",
     "OTLP_ENDPOINTS",
     "OTLP_HEADER",
@@ -47,6 +49,12 @@ __all__ = [
 #: ``SPAN_AND_EVENT``; ``true``/``false`` are accepted as ``SPAN_ONLY``/``NO_CONTENT``.
 #: Same variable as the official GenAI instrumentations, so one switch covers all.
 CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+#: Comma-separated attribute keys of ``otel_llm.attributes()`` blocks copied onto the
+#: token, duration and cost metrics (``app.feature``); each capped in distinct values.
+METRIC_ATTRIBUTES: Final = "OTEL_LLM_METRIC_ATTRIBUTES"
+#: ``true``: ``otel_llm.attributes()`` values also go into W3C baggage (sent downstream by
+#: OpenTelemetry's HTTP instrumentations) and baggage entries are read as attributes.
+ATTRIBUTES_BAGGAGE: Final = "OTEL_LLM_ATTRIBUTES_BAGGAGE"
 
 # --- resource ---------------------------------------------------------------------
 #: ``service.name``; wins over ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``.

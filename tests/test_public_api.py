@@ -17,6 +17,7 @@ PUBLIC = {
     "__version__", "configure", "count_message_tokens", "count_tokens", "get_openai_callback",
     "scoped_callbacks", "token_counter",
     "instrument_openai", "uninstrument_openai", "wrap_openai", "instrument_langchain",
+    "agent", "attributes", "tool", "workflow",
 }
 TESTING = {"FakeChain", "FakeChatModel", "InMemoryTelemetry", "MetricPoint", "load_recording",
            "load_recordings", "replay_call"}

@@ -1,10 +1,13 @@
-"""Handlers scoped to a block of code rather than passed to each call.
+"""Handlers, attributes and a parent run scoped to a block of code rather than passed to each call.
 
 ``with scoped_callbacks(h):`` makes ``h`` join every callback manager configured
 inside the block: in asyncio tasks created there (they copy the context) and in
-threads started there (see below). A scope is closed on exit, so a context that
-outlives the block (a pool worker thread started inside it) no longer reaches
-its handlers.
+threads started there (see below). ``otel_llm.attributes(...)`` opens a scope
+carrying attributes instead, and the ``otel_llm.workflow/agent/tool``
+decorators one carrying the parent run of what their function starts. All
+three are one mechanism: a stack of scopes in one ``ContextVar``. A scope is
+closed on exit, so a context that outlives the block (a pool worker thread
+started inside it) no longer sees it.
 
 Threads: before Python 3.14's ``-X thread_inherit_context``, a new thread starts
 with an empty context. While any scope is open in the starting thread's
@@ -19,23 +22,41 @@ from __future__ import annotations
 import contextvars
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["scoped_callbacks", "scoped_handlers"]
+__all__ = [
+    "Scope",
+    "enter_scope",
+    "exit_scope",
+    "scoped_attributes",
+    "scoped_callbacks",
+    "scoped_handlers",
+    "scoped_parent",
+]
+
+_NO_ATTRIBUTES: Mapping[str, Any] = {}
 
 
-class _Scope:
-    __slots__ = ("handlers", "open")
+class Scope:
+    """One open block: its handlers, its attributes (merged with the enclosing ones), its parent.
 
-    def __init__(self, handlers: tuple[Any, ...]) -> None:
+    ``attributes`` and ``parent`` are None when the block does not set them.
+    """
+
+    __slots__ = ("attributes", "handlers", "open", "parent")
+
+    def __init__(self, handlers: tuple[Any, ...] = (),
+                 attributes: Mapping[str, Any] | None = None, parent: Any = None) -> None:
         self.handlers = handlers
+        self.attributes = attributes
+        self.parent = parent
         self.open = True
 
 
-_SCOPES: ContextVar[tuple[_Scope, ...]] = ContextVar("otel_llm_scopes", default=())
+_SCOPES: ContextVar[tuple[Scope, ...]] = ContextVar("otel_llm_scopes", default=())
 
 
 def scoped_handlers() -> tuple[Any, ...]:
@@ -45,26 +66,54 @@ def scoped_handlers() -> tuple[Any, ...]:
         return ()
     out: list[Any] = []
     for scope in scopes:
-        if scope.open:
+        if scope.open and scope.handlers:
             out.extend(h for h in scope.handlers if h not in out)
     return tuple(out)
+
+
+def scoped_attributes() -> Mapping[str, Any]:
+    """The attributes of the innermost open scope that sets some (already merged), or ``{}``."""
+    for scope in reversed(_SCOPES.get()):
+        if scope.open and scope.attributes is not None:
+            return scope.attributes
+    return _NO_ATTRIBUTES
+
+
+def scoped_parent() -> Any:
+    """The parent (a callback manager for child runs) of the innermost open scope setting one."""
+    for scope in reversed(_SCOPES.get()):
+        if scope.open and scope.parent is not None:
+            return scope.parent
+    return None
+
+
+def enter_scope(scope: Scope) -> Scope:
+    """Open ``scope`` in this context (and threads started in it) until :func:`exit_scope`."""
+    _install_thread_inheritance()
+    _SCOPES.set((*_SCOPES.get(), scope))
+    return scope
+
+
+def exit_scope(scope: Scope) -> None:
+    """Close ``scope`` everywhere and take it off this context's stack.
+
+    Works from any context: where the scope cannot be removed (a generator
+    closed in another context, a thread's copy) it is closed, so it is skipped.
+    """
+    scope.open = False
+    scopes = _SCOPES.get()
+    if scope in scopes:
+        _SCOPES.set(tuple(s for s in scopes if s is not scope))
 
 
 @contextmanager
 def scoped_callbacks(*handlers: Any) -> Iterator[None]:
     """Add ``handlers`` to every run started inside the block; closed in ``finally``."""
-    _install_thread_inheritance()
-    scope = _Scope(handlers)
-    before = _SCOPES.get()
-    token = _SCOPES.set((*before, scope))
+    scope = enter_scope(Scope(handlers))
     try:
         yield
     finally:
-        scope.open = False
-        try:
-            _SCOPES.reset(token)
-        except ValueError:  # exited in another context (e.g. a generator closed elsewhere)
-            _SCOPES.set(before)
+        exit_scope(scope)
 
 
 _installed = threading.Event()

@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 
 from otel_llm.callbacks import _dispatch as d
 from otel_llm.callbacks.base import AsyncCallbackHandler, BaseCallbackHandler
-from otel_llm.callbacks.context import scoped_handlers
+from otel_llm.callbacks.context import scoped_handlers, scoped_parent
 
 __all__ = [
     "AsyncCallbackManager",
@@ -309,8 +309,13 @@ class BaseCallbackManager(_Scope):
 
         ``inheritable_callbacks`` is what the caller passed for this request, or
         the parent's ``run_manager.get_child()``; ``local_callbacks`` are the
-        component's constructor callbacks.
+        component's constructor callbacks. ``None`` inside a function decorated
+        with ``otel_llm.workflow/agent/tool`` means that run's child manager, so
+        what the function starts (an SDK call, another decorated function)
+        becomes its child.
         """
+        if inheritable_callbacks is None:
+            inheritable_callbacks = scoped_parent()
         if isinstance(inheritable_callbacks, BaseCallbackManager):
             src = inheritable_callbacks
             mgr = cls(

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from opentelemetry import _logs, metrics, trace
@@ -35,6 +35,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from otel_llm import settings
+from otel_llm.attribution import propagate_in_baggage
 from otel_llm.configuration.exporters import (
     Exporters,
     env_int,
@@ -58,6 +59,7 @@ from otel_llm.configuration.providers import install as install_globals
 from otel_llm.errors import ConfigurationError
 from otel_llm.telemetry import CaptureMode, OpenTelemetryCallbackHandler
 from otel_llm.telemetry.content import capture_mode_from_env, parse_capture_mode
+from otel_llm.telemetry.dimensions import DEFAULT_VALUE_CAP, MetricDimensions
 
 __all__ = ["Telemetry", "configure"]
 
@@ -79,6 +81,7 @@ class Telemetry:
         owned: list[Any],
         exporters: list[Any],
         prometheus_server: Any = None,
+        dimensions: MetricDimensions | None = None,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
@@ -87,6 +90,7 @@ class Telemetry:
         self._owned = owned
         self._exporters = exporters
         self._prometheus_server = prometheus_server
+        self._dimensions = dimensions if dimensions is not None else MetricDimensions()
         self._handlers: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._shut_down = False
@@ -104,6 +108,8 @@ class Telemetry:
         kwargs.setdefault("meter_provider", self.meter_provider)
         kwargs.setdefault("logger_provider", self.logger_provider)
         kwargs.setdefault("capture_content", self.capture_content)
+        if "metric_attributes" not in kwargs:  # one cap of distinct values for all our handlers
+            kwargs["metric_attributes"] = self._dimensions
         handler = OpenTelemetryCallbackHandler(**kwargs)
         self._handlers.add(handler)
         return handler
@@ -172,6 +178,9 @@ def configure(
     prometheus_port: int | None = None,
     prometheus_host: str = "127.0.0.1",
     capture_content: CaptureMode | str | bool | None = None,
+    metric_attributes: Sequence[str] | str | None = None,
+    metric_attribute_cap: int = DEFAULT_VALUE_CAP,
+    attributes_in_baggage: bool | None = None,
     install: bool = True,
     on_existing_provider: Literal["reuse", "raise"] = "reuse",
 ) -> Telemetry:
@@ -186,6 +195,11 @@ def configure(
     ``prometheus`` extra). A LoggerProvider is built only when
     ``capture_content`` (or its variable) asks for events.
 
+    ``metric_attributes`` (else ``OTEL_LLM_METRIC_ATTRIBUTES``) lists the
+    ``otel_llm.attributes()`` keys copied onto the handlers' metrics, each capped at
+    ``metric_attribute_cap`` distinct values. ``attributes_in_baggage=True`` (else
+    ``OTEL_LLM_ATTRIBUTES_BAGGAGE``) also sends those values downstream in W3C baggage.
+
     With ``install=True`` the providers become the global ones, unless the
     application already installed SDK providers: those are reused as they are
     (their exporters untouched, not shut down by the handle), or
@@ -199,6 +213,7 @@ def configure(
         else parse_capture_mode(capture_content, "capture_content")
     )
     settings.check_environment()
+    dimensions = MetricDimensions(metric_attributes, metric_attribute_cap)
     if endpoint is not None:
         settings.check_url("endpoint", endpoint)
     if protocol is not None:
@@ -214,6 +229,8 @@ def configure(
     ):
         raise ConfigurationError("prometheus_port", f"must be 0-65535, got {prometheus_port!r}")
 
+    if attributes_in_baggage is not None:
+        propagate_in_baggage(attributes_in_baggage)
     names = {
         "traces": exporter_names("traces", traces_exporter, "traces_exporter"),
         "metrics": exporter_names("metrics", metrics_exporter, "metrics_exporter"),
@@ -289,5 +306,6 @@ def configure(
     own(*owned, *otlp.built)
     rate_limit_export_logs()
     return Telemetry(
-        tracer_provider, meter_provider, logger_provider, mode, owned, otlp.built, prometheus_server
+        tracer_provider, meter_provider, logger_provider, mode, owned, otlp.built,
+        prometheus_server, dimensions,
     )

@@ -21,7 +21,7 @@ import os
 import socket
 from collections.abc import Mapping, Sequence
 from importlib.util import find_spec
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
@@ -73,7 +73,9 @@ class Sink(Protocol):
     label: str
     tracer_provider: TracerProvider
 
-    def handler(self) -> OpenTelemetryCallbackHandler: ...
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        """A handler bound to the sink's providers; ``kwargs`` go to its constructor."""
+        ...
 
     def finish(self, console: Console, traces: Traces) -> bool:
         """Show or export what was recorded; False if it could not be delivered."""
@@ -166,8 +168,8 @@ class MemorySink:
         self.telemetry = InMemoryTelemetry(resource={"service.name": SERVICE})
         self.tracer_provider: TracerProvider = self.telemetry.tracer_provider
 
-    def handler(self) -> OpenTelemetryCallbackHandler:
-        return self.telemetry.handler()
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        return self.telemetry.handler(**kwargs)
 
     def finish(self, console: Console, traces: Traces) -> bool:
         console.line()
@@ -216,8 +218,8 @@ class OtlpSink:
             logger.propagate = False
         self._closed = False
 
-    def handler(self) -> OpenTelemetryCallbackHandler:
-        return self.telemetry.handler()
+    def handler(self, **kwargs: Any) -> OpenTelemetryCallbackHandler:
+        return self.telemetry.handler(**kwargs)
 
     def finish(self, console: Console, traces: Traces) -> bool:
         flushed = self.telemetry.force_flush(timeout=FLUSH_TIMEOUT)

@@ -19,7 +19,7 @@ from otel_llm.demo.backend import Backend, select_backend
 from otel_llm.demo.console import Console
 from otel_llm.demo.export import ExportMode, Sink, select_sink
 from otel_llm.demo.progress import Progress
-from otel_llm.demo.scenarios import SCENARIOS, Scene
+from otel_llm.demo.scenarios import METRIC_ATTRIBUTES, SCENARIOS, Scene
 from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import instrument_openai, uninstrument_openai
 
@@ -60,7 +60,7 @@ def run_demo(*, out: TextIO | None = None, err: TextIO | None = None,
 def _run_scenarios(console: Console, steps: Progress, backend: Backend,
                    sink: Sink) -> tuple[bool, list[tuple[str, int]]]:
     tracer = sink.tracer_provider.get_tracer("otel_llm.demo")
-    handler = sink.handler()
+    handler = sink.handler(metric_attributes=METRIC_ATTRIBUTES)
     scene = Scene(console, backend)
     traces: list[tuple[str, int]] = []
     ok = True

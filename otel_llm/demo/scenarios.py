@@ -16,15 +16,17 @@ from dataclasses import dataclass
 import openai
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionUserMessageParam
 
-from otel_llm import TokenCounter, get_openai_callback
+from otel_llm import TokenCounter, attributes, get_openai_callback, semconv
 from otel_llm.demo.backend import Backend
 from otel_llm.demo.console import Console
 from otel_llm.demo.handlers import MyFlowerShopAsyncHandler, MyFlowerShopSyncHandler
 from otel_llm.instrumentation.openai import wrap_openai
 
 __all__ = [
+    "CONVERSATION_ID",
     "FLOWER_QUESTION",
     "GATHER_QUESTIONS",
+    "METRIC_ATTRIBUTES",
     "SCENARIOS",
     "SYSTEM_PROMPT",
     "TURNS",
@@ -43,6 +45,10 @@ TURNS = (
     ("我又来了,还记得我姐姐过生日要送什么花吗?",
      "Back again: remember which flowers suit my sister's birthday?"),
 )
+#: The three-turn conversation's id: on its spans (``otel_llm.attributes``) and, because the
+#: demo allow-lists it, on its metric rows. An application would allow-list ``app.feature``.
+CONVERSATION_ID = "flower-shop-1"
+METRIC_ATTRIBUTES = (semconv.GEN_AI_CONVERSATION_ID,)
 GATHER_QUESTIONS = (
     ("母亲节送什么花好?", "What should I give for Mother's Day?"),
     ("你们每天几点开门?", "What time do you open?"),
@@ -124,7 +130,10 @@ def conversation(scene: Scene) -> None:
     """ConversationChain with buffer memory: the memory is the message list sent each turn."""
     console = scene.console
     memory: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
-    with scene.backend.sync_client() as client, get_openai_callback() as cb:
+    console.line(f"  conversation id {CONVERSATION_ID} (otel_llm.attributes): on its spans "
+                 "and metrics")
+    with scene.backend.sync_client() as client, get_openai_callback() as cb, \
+            attributes(conversation_id=CONVERSATION_ID):
         for number, turn in enumerate(TURNS, 1):
             console.line(f"  turn {number}")
             _ask(console, turn)

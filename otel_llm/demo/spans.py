@@ -42,6 +42,9 @@ def describe_span(span: ReadableSpan) -> str:
     ttft = attrs.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
     if isinstance(ttft, int | float):
         parts.append(f"TTFT {_ms(float(ttft))}")
+    conversation = attrs.get(semconv.GEN_AI_CONVERSATION_ID)
+    if conversation is not None:
+        parts.append(f"conversation {conversation}")
     if span.status.status_code is StatusCode.ERROR:
         parts.append(f"ERROR {attrs.get(semconv.ERROR_TYPE) or span.status.description or ''}"
                      .rstrip())

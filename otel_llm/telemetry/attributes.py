@@ -13,6 +13,7 @@ from otel_llm.usage import TokenUsage
 
 __all__ = [
     "AGENT_CLASSES",
+    "DECORATED_AGENT",
     "PROVIDER_UNKNOWN",
     "error_type",
     "is_agent",
@@ -43,8 +44,10 @@ _PROVIDERS = {
     "mistralai": "mistral_ai",
 }
 
+#: The serialized class of an ``@otel_llm.agent`` run.
+DECORATED_AGENT = "otel_llm.agent"
 #: Chain classes that are agents whatever they are called.
-AGENT_CLASSES = frozenset({"AgentExecutor"})
+AGENT_CLASSES = frozenset({"AgentExecutor", DECORATED_AGENT})
 
 # OpenAI request parameter -> attribute, for numbers copied as they are.
 _NUMERIC_PARAMS = (

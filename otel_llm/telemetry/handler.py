@@ -16,7 +16,7 @@ Rules that keep traces right under threads and asyncio (where most peers break):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -24,7 +24,7 @@ from opentelemetry import metrics, trace
 from opentelemetry._logs import LoggerProvider, get_logger_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_llm import semconv
+from otel_llm import attribution, semconv
 from otel_llm._version import __version__
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.errors import ConfigurationError
@@ -33,6 +33,7 @@ from otel_llm.telemetry import attributes as attrs_of
 from otel_llm.telemetry import content
 from otel_llm.telemetry.capture import ContentCapture
 from otel_llm.telemetry.content import DEFAULT_MAX_CONTENT_BYTES, CaptureMode, Redactor
+from otel_llm.telemetry.dimensions import DEFAULT_VALUE_CAP, MetricDimensions
 from otel_llm.telemetry.guard import FailureLog, guarded
 from otel_llm.telemetry.instruments import Instruments, metric_attributes
 from otel_llm.telemetry.llm import LLMRecorder
@@ -90,6 +91,12 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         redact: applied to every piece of content before it is recorded.
         cost_fn: price of a run for the ``semconv.METRIC_COST`` histogram; defaults to
             the local price table (:func:`otel_llm.pricing.usage_cost`); None disables it.
+        metric_attributes: keys of ``otel_llm.attributes()`` values copied onto the token,
+            duration and cost metrics (e.g. ``["app.feature"]``); ``None`` reads
+            ``OTEL_LLM_METRIC_ATTRIBUTES`` (comma-separated). A ``MetricDimensions`` is
+            shared as is (``Telemetry.handler()`` shares one between its handlers).
+        metric_attribute_cap: distinct values admitted per listed key; later ones are
+            recorded as ``_other`` (logged once per key).
         max_open_runs, max_run_age: bounds of the open-run registry (count, seconds).
         clock: ``time.time_ns``-like clock (tests inject one).
     """
@@ -109,6 +116,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
         redact: Redactor | None = None,
         cost_fn: CostFn | None = usage_cost,
+        metric_attributes: Sequence[str] | str | MetricDimensions | None = None,
+        metric_attribute_cap: int = DEFAULT_VALUE_CAP,
         max_open_runs: int = 10_000,
         max_run_age: float = 3600.0,
         clock: Callable[[], int] = time.time_ns,
@@ -118,6 +127,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if not isinstance(max_run_age, int | float) or not max_run_age > 0:
             raise ConfigurationError("max_run_age", f"must be > 0 seconds, got {max_run_age!r}")
         self.failures = FailureLog()
+        self._dimensions = (
+            metric_attributes
+            if isinstance(metric_attributes, MetricDimensions)
+            else MetricDimensions(metric_attributes, metric_attribute_cap)
+        )
         self._capture = (
             content.capture_mode_from_env()
             if capture_content is None
@@ -270,13 +284,17 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
                 semconv.GEN_AI_AGENT_NAME: name,
             }
+            description = serialized.get("description") if serialized else None
+            if isinstance(description, str) and description:
+                attrs[semconv.GEN_AI_AGENT_DESCRIPTION] = description
             kind = RunKind.AGENT
         else:
             attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_WORKFLOW}
             kind = RunKind.WORKFLOW
         operation = attrs[semconv.GEN_AI_OPERATION_NAME]
         self._start_run(
-            now, kind, name, f"{operation} {name}", SpanKind.INTERNAL, attrs, run_id, parent_run_id
+            now, kind, name, f"{operation} {name}", SpanKind.INTERNAL, attrs, run_id,
+            parent_run_id, metadata,
         )
 
     @guarded
@@ -337,6 +355,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs,
             run_id,
             parent_run_id,
+            metadata,
         )
         if self._capture.on_span:
             args = inputs if inputs is not None else input_str
@@ -384,6 +403,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs,
             run_id,
             parent_run_id,
+            metadata,
         )
 
     # Hooks that only end or fail their run share one body each.
@@ -421,6 +441,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs,
             run_id,
             parent_run_id,
+            metadata,
         )
         return run, params
 
@@ -434,8 +455,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         attrs: dict[str, Any],
         run_id: UUID,
         parent_run_id: UUID | None,
+        metadata: Mapping[str, Any] | None,
     ) -> Run:
         parent = self._runs.get(parent_run_id)
+        # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
+        # under the run's own attributes, inherited by its children.
+        extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)
+        if extra:
+            attrs = {**extra, **attrs}
         # No parent run: the caller's current span (context=None) is the parent.
         span = self._tracer.start_span(
             span_name,
@@ -444,9 +471,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attributes=attrs,
             start_time=now,
         )
-        run = Run(run_id, parent_run_id, kind, name, span, now)
+        run = Run(run_id, parent_run_id, kind, name, span, now, attribution=extra)
         if kind is RunKind.LLM:
             run.metric_attrs = metric_attributes(attrs)
+            if extra and self._dimensions.keys:
+                run.metric_attrs = {**self._dimensions.labels(extra), **run.metric_attrs}
         dropped = self._runs.add(run, now)
         if dropped:
             self._abandon([(r, f"evicted: {why}") for r, why in dropped], ERROR_TYPE_RUN_EVICTED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -40,6 +40,8 @@ class Run:
     name: str
     span: Span
     start_ns: int
+    #: ``otel_llm.attributes()`` values and the conversation id, inherited by child runs.
+    attribution: Mapping[str, Any] = field(default_factory=dict)
     #: Bounded attributes for metrics; never mutated once recorded (the SDK keeps it).
     metric_attrs: dict[str, Any] = field(default_factory=dict)
     #: Encoded content kept for the end-of-run event (``EVENT_*`` capture modes).

@@ -9,7 +9,13 @@ from __future__ import annotations
 import re
 
 from otel_llm.demo.console import display_width
-from otel_llm.demo.scenarios import FLOWER_QUESTION, GATHER_QUESTIONS, SYSTEM_PROMPT, TURNS
+from otel_llm.demo.scenarios import (
+    CONVERSATION_ID,
+    FLOWER_QUESTION,
+    GATHER_QUESTIONS,
+    SYSTEM_PROMPT,
+    TURNS,
+)
 from otel_llm.pricing import usage_cost
 from otel_llm.usage import TokenUsage
 from tests.demo.conftest import DemoRun, Usage, server_usage
@@ -138,14 +144,51 @@ def test_metrics_table_sums_match_the_servers_usage(memory_run: DemoRun) -> None
     ok = [r for r in memory_run.chat_requests() if "+error" not in r.body["model"]]
     usage = server_usage(ok)
     table = memory_run.out[memory_run.out.index("Metrics ("):].splitlines()
-    rows = {line.split()[1]: line.split()[2:4] for line in table
-            if line.startswith("  gpt-4o-mini in") or line.startswith("  gpt-4o-mini ou")}
-    assert rows["input"] == [str(len(ok)), str(sum(u.prompt for u in usage))]
-    assert rows["output"] == [str(len(ok)), str(sum(u.completion for u in usage))]
+    rows = _rows(table, "gen_ai.client.token.usage")
+    totals = {kind: [0, 0] for kind in ("input", "output")}
+    for label, (count, total) in rows.items():
+        kind = label.split()[1]
+        totals[kind] = [totals[kind][0] + int(count), totals[kind][1] + int(total)]
+    assert totals["input"] == [len(ok), sum(u.prompt for u in usage)]
+    assert totals["output"] == [len(ok), sum(u.completion for u in usage)]
     for name in ("gen_ai.client.operation.duration (s)",
                  "gen_ai.client.operation.time_to_first_chunk (s)", "otel_llm.client.cost (USD)"):
         assert name in table
     assert any("openai.RateLimitError" in line for line in table), "the error's duration row"
+
+
+def _rows(table: list[str], metric: str) -> dict[str, tuple[str, str]]:
+    """``{row label: (count, sum)}`` of one metric; a long label has its numbers on the next line."""
+    start = next(i for i, line in enumerate(table) if line.startswith(metric))
+    rows: dict[str, tuple[str, str]] = {}
+    label = ""
+    for line in table[start + 1:]:
+        if not line.startswith("  "):
+            break
+        words = line.split()
+        numbers = [w for w in words if re.fullmatch(r"[\d.$]+|[\d.]+ ms", w)]
+        text = line[:34].strip() if numbers else line.strip()
+        if text:
+            label = text
+        if numbers:
+            rows[label] = (words[-4] if text else words[0], words[-3] if text else words[1])
+    return rows
+
+
+def test_conversation_id_is_on_its_spans_and_metric_rows(memory_run: DemoRun) -> None:
+    """The 3-turn conversation's chat spans and its token/duration/cost rows name its id."""
+    out = memory_run.out
+    assert f"conversation id {CONVERSATION_ID}" in out
+    tree = out[out.index("Traces ("):out.index("Metrics (")]
+    assert tree.count(f"conversation {CONVERSATION_ID}") == 3
+    table = out[out.index("Metrics ("):].splitlines()
+    tagged = f"gen_ai.conversation.id={CONVERSATION_ID}"
+    for metric, count in (("gen_ai.client.token.usage", "3"),
+                          ("gen_ai.client.operation.duration", "3"),
+                          ("otel_llm.client.cost", "3")):
+        rows = _rows(table, metric)
+        mine = [n for label, (n, _) in rows.items() if tagged in label]
+        assert mine and set(mine) == {count}, (metric, rows)
 
 
 def test_every_line_fits_80_columns(memory_run: DemoRun) -> None:

@@ -177,8 +177,10 @@ def allowed_metric_names() -> set[str]:
 
 
 def allowed_labels() -> set[str]:
-    """Labels a dashboard may use: our metric attributes, promoted resource attributes, ``le``."""
+    """Labels a dashboard may use: our metric attributes, the recommended allow-listed
+    ``app.feature``, promoted resource attributes, ``le``."""
     labels = {prometheus_label(a) for a in semconv.METRIC_ATTRIBUTES}
+    labels.add(prometheus_label(semconv.APP_FEATURE))
     labels.update(prometheus_label(a) for a in promoted_resource_attributes())
     labels.add("le")
     return labels

@@ -203,7 +203,8 @@ def fetch_panel(
         (target,) = panel_targets(panel, dashboard, "jaeger")
         data.note = (
             f"Jaeger search: service={substitute(target['service'], values)}, "
-            f"limit {target.get('limit', 20)}\n(rendered by Grafana's Jaeger data source; "
+            + (f"tags {target['tags']}, " if target.get("tags") else "")
+            + f"limit {target.get('limit', 20)}\n(rendered by Grafana's Jaeger data source; "
             "not queryable without Jaeger)"
         )
         return data

@@ -130,3 +130,17 @@ def test_a_guessed_metric_name_returns_nothing(live_stack: LiveStack) -> None:
     body = live_stack.api.query('sum(rate(gen_ai_usage_cost_USD_sum{service_name!=""}[10s]))')
     assert body["status"] == "success"
     assert body["data"]["result"] == []
+
+
+def test_workload_features_are_labels_and_ids_are_not(live_stack: LiveStack) -> None:
+    """attributes() blocks of the workload: app_feature holds its three features (the allow-list);
+    conversation, user and session ids are on no series."""
+    from workload import FEATURES
+
+    api = live_stack.api
+    for metric in (semconv.METRIC_TOKEN_USAGE, semconv.METRIC_OPERATION_DURATION,
+                   semconv.METRIC_COST):
+        series = f"{semconv.PROMETHEUS_NAMES[metric]}_count"
+        assert set(api.label_values("app_feature", series)) == set(FEATURES), metric
+    labels = set(api.get("/api/v1/labels")["data"])
+    assert not {"gen_ai_conversation_id", "user_id", "session_id"} & labels

@@ -153,6 +153,7 @@ def test_jaeger_traces_are_reachable_from_the_dashboard() -> None:
     values = {
         "jaeger_url": "J",
         "service": "S",
+        "conversation": "C",
         "__from": "1",
         "__to": "2",
         "__field": "",
@@ -242,3 +243,24 @@ def test_offline_checks_reject_a_guessed_metric_name() -> None:
     assert not refs.labels <= allowed_labels()
     with pytest.raises(ValueError):
         promql_refs("sum(rate(x[$__rate_interval]))")
+
+
+def test_feature_panels_and_conversation_drill_down() -> None:
+    """Tokens and cost per app.feature (allow-listed key) with links to that feature's traces,
+    and a Jaeger search plus link by gen_ai.conversation.id (never a metric label)."""
+    feature = [p for p in prometheus_panels(DASHBOARD)
+               if any("by (app_feature)" in t["expr"] for t in p["targets"])]
+    assert len(feature) == 3
+    exprs = "\n".join(t["expr"] for p in feature for t in p["targets"])
+    assert f"{TOK}_sum" in exprs and f"{COST}_sum" in exprs and "* 3600" in exprs
+    for panel in feature:
+        (link,) = panel["fieldConfig"]["defaults"]["links"]
+        assert "%22app.feature%22%3A%22${__field.labels.app_feature}%22" in link["url"]
+    assert "conversation" not in ALL_EXPRS and "user_id" not in ALL_EXPRS
+    variables = {v["name"]: v for v in DASHBOARD["templating"]["list"]}
+    assert variables["conversation"]["type"] == "textbox"
+    searches = [t for p in iter_panels(DASHBOARD) for t in panel_targets(p, DASHBOARD, "jaeger")
+                if "tags" in t]
+    assert [t["tags"] for t in searches] == ['gen_ai.conversation.id="$conversation"']
+    urls = [link["url"] for p in iter_panels(DASHBOARD) for link in p.get("links", [])]
+    assert any("%22gen_ai.conversation.id%22%3A%22${conversation}%22" in u for u in urls)

@@ -7,7 +7,10 @@ The metrics are otel-llm's real output: the real ``openai`` SDK, wrapped with
 priced models: a chat, a stream with provider usage, a stream without usage
 (tokens counted with tiktoken, ``otel_llm.usage.estimated=true``) and, on a
 schedule, failed calls (429, a client timeout, a stream cut mid-way) whose SDK
-exceptions the workload catches, as an application would. Latency comes from
+exceptions the workload catches, as an application would. Each round runs in an
+``otel_llm.attributes()`` block (a conversation id, a user id and an ``app.feature``
+in turn); only ``app.feature`` is allow-listed as a metric attribute, so the
+per-feature panels have data and the ids never reach Prometheus. Latency comes from
 the devserver's per-request controls (``x-devserver-*`` headers), so the model
 names in the labels stay clean.
 
@@ -48,10 +51,13 @@ from openai.types.chat import ChatCompletionMessageParam
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_llm import OpenTelemetryCallbackHandler
+import otel_llm
+from otel_llm import OpenTelemetryCallbackHandler, semconv
 from otel_llm.devserver import HEADER_PREFIX, ModelServer
 from otel_llm.instrumentation.openai import wrap_openai
 
+#: ``app.feature`` values (the allow-listed metric attribute), one per round in turn.
+FEATURES = ("search", "support", "checkout")
 #: Two models the devserver serves and otel_llm/pricing/prices.json prices (cost panels).
 MODELS = ("gpt-4o-mini", "gpt-4o")
 
@@ -141,7 +147,9 @@ class _Clients:
 def _clients(meter_provider: MeterProvider) -> _Clients:
     # Spans are made (parents, events) but go nowhere: the dashboard reads metrics only.
     handler = OpenTelemetryCallbackHandler(
-        meter_provider=meter_provider, tracer_provider=TracerProvider()
+        meter_provider=meter_provider,
+        tracer_provider=TracerProvider(),
+        metric_attributes=[semconv.APP_FEATURE],
     )
     base_url = model_server().base_url
 
@@ -194,6 +202,14 @@ def _fail(clients: _Clients, model: str, failure: _Failure) -> None:
 
 
 def _model_round(clients: _Clients, n: int, model: str) -> None:
+    # Every round is a conversation of some user for one feature: only the feature is
+    # allow-listed, so the ids stay on spans and never reach Prometheus.
+    with otel_llm.attributes(conversation_id=f"conv-{n}", user_id=f"user-{n % 50}",
+                             **{semconv.APP_FEATURE: FEATURES[n % len(FEATURES)]}):
+        _calls(clients, n, model)
+
+
+def _calls(clients: _Clients, n: int, model: str) -> None:
     _chat(clients.reported, model, stream=False, extra_headers=_controls(model))
     _chat(clients.reported, model, stream=True, extra_headers=_controls(model))
     _chat(clients.estimated, model, stream=True, extra_headers=_controls(model))

@@ -21,7 +21,8 @@ from otel_llm.instrumentation.openai._endpoints import ENDPOINTS, Endpoint
 from otel_llm.instrumentation.openai._invoke import Settings, invoke_async, invoke_sync
 from otel_llm.instrumentation.openai._stream_usage import StreamUsage
 
-__all__ = ["instrument_openai", "is_instrumented", "uninstrument_openai", "wrap_openai"]
+__all__ = ["instrument_openai", "instrumented_callbacks", "is_instrumented",
+           "uninstrument_openai", "wrap_openai"]
 
 _ORIGINAL = "__otel_llm_original__"
 _lock = threading.Lock()
@@ -94,6 +95,16 @@ def uninstrument_openai() -> None:
 
 def is_instrumented() -> bool:
     return _global is not None
+
+
+def instrumented_callbacks() -> tuple[Any, ...]:
+    """The handlers :func:`instrument_openai` sends every call to (``()`` when it is off).
+
+    ``otel_llm.workflow/agent/tool`` runs go to them too, so a plain-Python app's
+    decorated functions and their SDK calls land in the same handlers.
+    """
+    settings = _global
+    return settings.handlers if settings is not None else ()
 
 
 def _instance_wrapper(endpoint: Endpoint, resource: Any, settings: Settings
