@@ -177,8 +177,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         md = metadata or {}
         run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
         if self._capture.enabled:
-            instructions, inputs = content.chat_input(messages)
-            self._content.llm_input(run, inputs, instructions, params)
+            self._content.chat_input(run, messages, params)
 
     @guarded
     def on_llm_start(
@@ -196,7 +195,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         md = metadata or {}
         run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
         if self._capture.enabled:
-            self._content.llm_input(run, content.prompt_input(prompts), [], params)
+            self._content.prompt_input(run, prompts, params)
 
     def on_llm_new_token(
         self,
