@@ -20,9 +20,9 @@ from typing import Any
 from otel_llm.errors import ConfigurationError
 from otel_llm.settings import CAPTURE_MESSAGE_CONTENT
 from otel_llm.telemetry.attributes import finish_reason
-from otel_llm.telemetry.encoder import encode_json
+from otel_llm.telemetry.encoder import encode_json, text_of
 from otel_llm.telemetry.guard import FailureLog
-from otel_llm.telemetry.values import cut_text
+from otel_llm.telemetry.values import bounded_text, cut_text
 
 __all__ = [
     "DEFAULT_MAX_CONTENT_BYTES",
@@ -131,6 +131,13 @@ class ContentEncoder:
         if isinstance(content, str):
             return cut_text(content, self.max_bytes)
         return encode_json(content, self.max_bytes)
+
+    def redact_text(self, text: str) -> str | None:
+        """A piece of text (an error message) after the redact hook, cleaned and bounded."""
+        redacted = self.redact(text)
+        if redacted is None:
+            return None
+        return bounded_text(redacted if isinstance(redacted, str) else text_of(redacted))
 
     def redact(self, content: Any) -> Any:
         """The redact hook's answer (``None``: record nothing; a failing hook is ``None`` too)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from otel_llm.telemetry.values import MARKER, clean_text, size
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEMS", "encode_json"]
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEMS", "encode_json", "text_of"]
 
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_ITEMS = 20_000
@@ -105,7 +105,7 @@ def encode_json(
                 stack.append([iterator, is_object, True, "}" if is_object else "]", id(current)])
                 open_ids.add(id(current))
         else:
-            token, cut = _quote(_text_of(current), room, room + _RESERVE)
+            token, cut = _quote(text_of(current), room, room + _RESERVE)
             if cut:
                 marked = _write_cut(out, stack, prefix, token)
                 break
@@ -219,10 +219,10 @@ def _key_text(key: Any) -> str:
         return _int(int(key)).strip('"')
     if isinstance(key, float):
         return repr(float(key))
-    return _text_of(key)
+    return text_of(key)
 
 
-def _text_of(value: Any) -> str:
+def text_of(value: Any) -> str:
     """Bytes decoded, anything else its ``str()`` (the object's own cost, as ``json`` would pay)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value[:65536]).decode("utf-8", "replace")

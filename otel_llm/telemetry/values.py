@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "MARKER",
     "MAX_ATTRIBUTE_CHARS",
+    "bounded_text",
     "clean_attributes",
     "clean_text",
     "cut_text",
@@ -74,7 +75,7 @@ def clean_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
         kind = type(value)
         if kind is str:
             if not (value.isascii() and len(value) <= MAX_ATTRIBUTE_CHARS):
-                value = _text(value)
+                value = bounded_text(value)
         elif kind is int:
             if not _INT64[0] <= value <= _INT64[1]:
                 value = str(value)
@@ -82,11 +83,12 @@ def clean_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
             if value is None:
                 continue
             value = _other(value)
-        out[key if type(key) is str and key.isascii() else _text(str(key))] = value
+        out[key if type(key) is str and key.isascii() else bounded_text(str(key))] = value
     return out
 
 
-def _text(value: str) -> str:
+def bounded_text(value: str) -> str:
+    """``value`` cleaned and cut to ``MAX_ATTRIBUTE_CHARS`` (span names, run names, messages)."""
     if len(value) > MAX_ATTRIBUTE_CHARS:
         value = value[: MAX_ATTRIBUTE_CHARS - len(MARKER)] + MARKER
     return clean_text(value)
@@ -94,7 +96,7 @@ def _text(value: str) -> str:
 
 def _other(value: Any) -> Any:
     if isinstance(value, str):  # a str subclass
-        return _text(str.__str__(value))
+        return bounded_text(str.__str__(value))
     if isinstance(value, int) and not isinstance(value, bool):
         return int(value) if _INT64[0] <= value <= _INT64[1] else str(int(value))
     if isinstance(value, _PRIMITIVES):
@@ -103,11 +105,11 @@ def _other(value: Any) -> Any:
         first = type(value[0])
         if first in _PRIMITIVES and len(value) <= 1024 and all(type(v) is first for v in value):
             if first is str:
-                return tuple(_text(v) for v in value)
+                return tuple(bounded_text(v) for v in value)
             if first is not int or all(_INT64[0] <= v <= _INT64[1] for v in value):
                 return tuple(value)
     try:
         text = str(value)
     except Exception:
         text = f"<unprintable {type(value).__qualname__}>"
-    return _text(text)
+    return bounded_text(text)
