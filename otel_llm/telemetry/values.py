@@ -101,7 +101,9 @@ def _other(value: Any) -> Any:
         return int(value) if _INT64[0] <= value <= _INT64[1] else str(int(value))
     if isinstance(value, _PRIMITIVES):
         return value
-    if isinstance(value, list | tuple) and value:
+    if isinstance(value, list | tuple):
+        if not value:
+            return ()
         first = type(value[0])
         if first in _PRIMITIVES and len(value) <= 1024 and all(type(v) is first for v in value):
             if first is str:
