@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 
 from otel_llm import settings
+from otel_llm.configuration import checks
 from otel_llm.errors import ConfigurationError
 
 __all__ = ["Exporters", "Signal", "env_int", "exporter_names", "millis", "prometheus", "resource"]
@@ -45,7 +46,7 @@ class Exporters:
     def build(self, signal: Signal, name: str) -> Any:
         kwargs: dict[str, Any] = {}
         if name == "otlp":
-            protocol = self.protocol or _env_protocol(signal)
+            protocol = checks.protocol_of(signal, self.protocol)
             name = _ENTRY_POINTS[protocol]
             if self.endpoint:
                 kwargs["endpoint"] = (
@@ -53,6 +54,8 @@ class Exporters:
                     if protocol == "grpc"
                     else f"{self.endpoint.rstrip('/')}/{_HTTP_PATHS[signal]}"
                 )
+            if protocol == "grpc":
+                kwargs.update(_grpc_options(signal, self.endpoint))
             if self.headers:
                 kwargs["headers"] = self.headers
             if self.timeout:
@@ -62,21 +65,37 @@ class Exporters:
         return exporter
 
 
-def _env_protocol(signal: Signal) -> str:
-    for name in (settings.OTLP_PROTOCOLS[signal], settings.OTLP_PROTOCOL):
-        value = os.environ.get(name, "")
-        if value.strip():
-            return settings.check_protocol(name, value)
-    return "grpc"  # the Python SDK's default for "otlp"
+def _grpc_options(signal: Signal, endpoint: str | None) -> dict[str, Any]:
+    """What the gRPC exporter cannot take from the variables itself.
+
+    Its variable parser knows only ``gzip`` (``none`` and ``deflate`` raise), so
+    the checked compression is passed as an argument; a ``unix:`` socket is
+    local, so plain text (the exporter would otherwise attempt TLS on it).
+    """
+    from grpc import Compression
+
+    options: dict[str, Any] = {}
+    compression = checks.compression_of(signal, "grpc")
+    if compression is not None:
+        options["compression"] = {
+            "gzip": Compression.Gzip,
+            "deflate": Compression.Deflate,
+            "none": Compression.NoCompression,
+        }[compression]
+    target = endpoint or os.environ.get(settings.OTLP_ENDPOINTS[signal], "").strip() or (
+        os.environ.get(settings.OTLP_ENDPOINT, "").strip()
+    )
+    if target.startswith("unix:"):
+        options["endpoint"] = target
+        options["insecure"] = True
+    return options
 
 
 def exporter_names(signal: Signal, argument: str | None, argument_name: str) -> list[str]:
     """``otlp``, ``console``, ``none`` or any exporter registered under the SDK's entry points."""
     setting = argument_name if argument is not None else settings.EXPORTER_NAMES[signal]
-    raw = argument if argument is not None else os.environ.get(setting, "otlp")
-    names = [n.strip().lower() for n in raw.split(",") if n.strip()]
-    if not names or "none" in names:
-        return []
+    raw = argument if argument is not None else os.environ.get(setting, "").strip() or "otlp"
+    names = checks.check_exporter_names(setting, raw)
     for name in names:
         if name == "otlp" or (signal == "metrics" and name == "prometheus"):
             continue
@@ -131,8 +150,8 @@ def resource(
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()  # already checked by settings.check_environment()
-    return int(float(raw)) if raw else default
+    raw = os.environ.get(name, "").strip()  # already checked by checks.check_environment()
+    return int(raw) if raw else default
 
 
 def millis(seconds: float | None) -> float | None:
