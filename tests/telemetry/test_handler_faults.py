@@ -175,14 +175,30 @@ def _text_llm(h: OpenTelemetryCallbackHandler) -> None:
     h.on_llm_end(text_result(), run_id=run)
 
 
-def _chain(end: str) -> Callable[[OpenTelemetryCallbackHandler], None]:
+_LOOPED: dict[str, Any] = {}
+_LOOPED["self"] = _LOOPED  # a self-referencing tool argument and result
+
+#: kind -> (start hook and its two positional arguments, end payload, error)
+_RUNS: dict[str, tuple[str, tuple[Any, Any], Any, Any]] = {
+    "chain": ("on_chain_start", ({"name": "Outer"}, {"q": 1}), {"a": 1}, ValueError("bad")),
+    "tool": ("on_tool_start", ({"name": "t", "description": "d"}, ""), _LOOPED,
+             RuntimeError("tool broke")),
+    "retriever": ("on_retriever_start", ({"name": "r"}, "query"), [], OSError("store down")),
+}
+
+
+def _simple(kind: str, outcome: str) -> Callable[[OpenTelemetryCallbackHandler], None]:
+    """A chain, tool or retriever run from its start event to its end or error event."""
+    start, args, payload, error = _RUNS[kind]
+
     def scenario(h: OpenTelemetryCallbackHandler) -> None:
         run = uuid.uuid4()
-        h.on_chain_start({"name": "Outer"}, {"q": 1}, run_id=run)
-        if end == "end":
-            h.on_chain_end({"a": 1}, run_id=run)
+        extra = {"inputs": _LOOPED} if kind == "tool" else {}
+        getattr(h, start)(*args, run_id=run, **extra)
+        if outcome == "end":
+            getattr(h, f"on_{kind}_end")(payload, run_id=run)
         else:
-            h.on_chain_error(ValueError("bad"), run_id=run)
+            getattr(h, f"on_{kind}_error")(error, run_id=run)
 
     return scenario
 
@@ -193,32 +209,6 @@ def _agent(h: OpenTelemetryCallbackHandler) -> None:
     h.on_agent_action(AgentAction("search", "q", "log"), run_id=run)
     h.on_agent_finish(AgentFinish({"output": "x"}, "log"), run_id=run)
     h.on_chain_end({}, run_id=run)
-
-
-def _tool(end: str) -> Callable[[OpenTelemetryCallbackHandler], None]:
-    def scenario(h: OpenTelemetryCallbackHandler) -> None:
-        run = uuid.uuid4()
-        looped: dict[str, Any] = {}
-        looped["self"] = looped
-        h.on_tool_start({"name": "t", "description": "d"}, "", run_id=run, inputs=looped)
-        if end == "end":
-            h.on_tool_end(looped, run_id=run)
-        else:
-            h.on_tool_error(RuntimeError("tool broke"), run_id=run)
-
-    return scenario
-
-
-def _retriever(end: str) -> Callable[[OpenTelemetryCallbackHandler], None]:
-    def scenario(h: OpenTelemetryCallbackHandler) -> None:
-        run = uuid.uuid4()
-        h.on_retriever_start({"name": "r"}, "query", run_id=run)
-        if end == "end":
-            h.on_retriever_end([], run_id=run)
-        else:
-            h.on_retriever_error(OSError("store down"), run_id=run)
-
-    return scenario
 
 
 def _parent_ends_first(h: OpenTelemetryCallbackHandler) -> None:
@@ -239,13 +229,13 @@ SCENARIOS = {
     "on_chat_model_start/on_llm_new_token/on_llm_end": _llm_end,
     "on_llm_error": _llm_error,
     "on_llm_start/on_llm_end": _text_llm,
-    "on_chain_end": _chain("end"),
-    "on_chain_error": _chain("error"),
+    "on_chain_end": _simple("chain", "end"),
+    "on_chain_error": _simple("chain", "error"),
     "on_agent_action/on_agent_finish": _agent,
-    "on_tool_start/on_tool_end": _tool("end"),
-    "on_tool_error": _tool("error"),
-    "on_retriever_end": _retriever("end"),
-    "on_retriever_error": _retriever("error"),
+    "on_tool_start/on_tool_end": _simple("tool", "end"),
+    "on_tool_error": _simple("tool", "error"),
+    "on_retriever_end": _simple("retriever", "end"),
+    "on_retriever_error": _simple("retriever", "error"),
     "parent ends with open children": _parent_ends_first,
     "eviction and close()": _evicted,
 }
