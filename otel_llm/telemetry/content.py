@@ -42,8 +42,9 @@ _log = logging.getLogger("otel_llm.telemetry")
 #: Per attribute. Backends cap attribute sizes too (Jaeger/Tempo ~64 KiB); stay well below.
 DEFAULT_MAX_CONTENT_BYTES = 16 * 1024
 
-#: ``redact(content) -> content``: gets the parts-shaped list (or a tool's arguments or
-#: result), returns what may be recorded; ``None`` records nothing.
+#: ``redact(content) -> content``: gets the parts-shaped list (only the head that
+#: ``max_content_bytes`` can hold), a tool's arguments or result, or an error message
+#: (a ``str``); returns what may be recorded; ``None`` records nothing.
 Redactor = Callable[[Any], Any]
 
 # Message ``type`` (LangChain) -> role (conventions).

@@ -354,13 +354,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if not self._capture.on_span:
             self._end(run_id, now)
             return
+        self._end(run_id, now, "on_tool_end", partial(self._tool_result, output))
+
+    def _tool_result(self, output: Any, run: Run) -> None:
         result = getattr(output, "content", output)  # a ToolMessage, or the raw value
-        self._end(
-            run_id,
-            now,
-            "on_tool_end",
-            lambda run: self._content.tool(run, semconv.GEN_AI_TOOL_CALL_RESULT, result),
-        )
+        self._content.tool(run, semconv.GEN_AI_TOOL_CALL_RESULT, result)
 
     @guarded
     def on_retriever_start(
