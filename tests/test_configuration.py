@@ -165,6 +165,8 @@ def _value(value: AnyValue) -> Any:
         ({"traces_exporter": "none,otlp"}, "traces_exporter"),
         ({"traces_exporter": " , "}, "traces_exporter"),
         ({"metrics_exporter": "otlp,otlp"}, "metrics_exporter"),
+        ({"service_name": "chat\udcffbot"}, "service_name"),
+        ({"resource_attributes": {"team": "m\udcffl"}}, "resource_attributes"),
     ],
 )
 def test_invalid_arguments_name_the_setting(kwargs: dict[str, Any], setting: str) -> None:

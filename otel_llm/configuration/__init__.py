@@ -204,6 +204,13 @@ def configure(
         checks.check_url("endpoint", endpoint, protocol or checks.protocol_of("traces", None))
     if headers is not None:
         checks.check_headers("headers", headers)
+    for setting, text in (
+        ("service_name", service_name),
+        ("service_version", service_version),
+        ("environment", environment),
+        ("resource_attributes", resource_attributes),
+    ):
+        checks.check_text(setting, text)
     checks.check_positive("export_timeout", export_timeout)
     checks.check_positive("metric_export_interval", metric_export_interval, maximum=86_400)
     if max_queue_size is not None and (

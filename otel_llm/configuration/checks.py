@@ -30,6 +30,7 @@ __all__ = [
     "check_headers",
     "check_positive",
     "check_protocol",
+    "check_text",
     "check_url",
     "compression_of",
     "protocol_of",
@@ -192,6 +193,16 @@ def check_exporter_names(setting: str, raw: str) -> list[str]:
     if len(set(names)) != len(names):
         raise ConfigurationError(setting, f"{raw!r} names an exporter twice")
     return [] if names in ([], ["none"]) else names
+
+
+def check_text(setting: str, value: Any) -> None:
+    """Text that can be exported: ``value`` (or a mapping's keys and values) without lone
+    surrogates, which have no UTF-8 form and would fail every batch they travel in."""
+    items = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for key, item in items:
+        for text in (key, item):
+            if isinstance(text, str) and _SURROGATES.search(text):
+                raise ConfigurationError(setting, "contains text that is not valid UTF-8")
 
 
 def _general_protocol(env: Mapping[str, str]) -> str:
