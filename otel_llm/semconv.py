@@ -57,6 +57,12 @@ SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
 ERROR_TYPE_OTHER: Final = "_OTHER"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+#: The span event of a failure and its attributes (OTel exception conventions).
+EVENT_EXCEPTION: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # --- this project's extensions -----------------------------------------------
 #: bool: token numbers were counted with tiktoken, not reported by the provider.
@@ -70,6 +76,8 @@ APP_FEATURE: Final = "app.feature"
 OTEL_LLM_OTHER_VALUE: Final = "_other"
 #: int attribute of a chunk span event: 0-based chunk index.
 OTEL_LLM_CHUNK_INDEX: Final = "otel_llm.chunk.index"
+#: str: the provider's error code of a failed run (``context_length_exceeded``).
+OTEL_LLM_ERROR_CODE: Final = "otel_llm.error.code"
 #: ``error.type`` of a run ended because it was dropped from the open-run registry.
 ERROR_TYPE_RUN_EVICTED: Final = "otel_llm.RunEvicted"
 #: ``error.type`` of a run ended because its parent ended while it was still open.

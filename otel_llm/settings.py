@@ -1,47 +1,46 @@
-"""Environment variables this package reads, in one place, and the checks of their values.
+"""Environment variables this package reads or passes on, in one place.
 
 The standard ``OTEL_*`` names are the OpenTelemetry SDK's own: the SDK and its
 exporters read most of them themselves; ``otel_llm.configuration`` reads them
-only to choose exporters, and ``check_environment()`` rejects invalid values at
-start-up with a ``ConfigurationError`` naming the variable (the SDK would log a
-warning later and fall back to a default, so a typo would go unnoticed).
+to choose exporters, and ``otel_llm.configuration.checks`` rejects invalid
+values at start-up with a ``ConfigurationError`` naming the variable (the SDK
+would log a warning later and fall back to a default, or fail every export, so
+a typo would go unnoticed).
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Mapping
 from typing import Final
-from urllib.parse import urlsplit
-
-from otel_llm.errors import ConfigurationError
 
 __all__ = [
     "ATTRIBUTES_BAGGAGE",
     "CAPTURE_MESSAGE_CONTENT",
+    "CHOICES",
+    "DEFAULT_PROTOCOL",
     "EXPORTER_NAMES",
     "LOGS_EXPORTER",
     "METRICS_EXPORTER",
     "METRIC_ATTRIBUTES",
+    "NUMBERS",
+    "OTLP_COMPRESSION",
+    "OTLP_COMPRESSIONS",
     "OTLP_ENDPOINT",
     "OTLP_ENDPOINTS",
+    "OTLP_FILES",
     "OTLP_HEADER",
     "OTLP_HEADERS",
+    "OTLP_INSECURE",
     "OTLP_PROTOCOL",
     "OTLP_PROTOCOLS",
-    "POSITIVE_NUMBERS",
     "PROMETHEUS_HOST",
     "PROMETHEUS_PORT",
     "PROTOCOLS",
     "RESOURCE_ATTRIBUTES",
+    "SAMPLERS",
     "SERVICE_NAME",
     "TRACES_EXPORTER",
-    "check_environment",
-    "check_headers",
-    "check_positive",
-    "check_protocol",
-    "check_url",
+    "TRACES_SAMPLER",
+    "TRACES_SAMPLER_ARG",
 ]
 
 # --- this package -------------------------------------------------------------
@@ -77,6 +76,7 @@ EXPORTER_NAMES: Final = {
 #: ``http/protobuf`` (the OTLP specification's default, ours) or ``grpc``.
 OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
 PROTOCOLS: Final = ("grpc", "http/protobuf")
+DEFAULT_PROTOCOL: Final = "http/protobuf"
 OTLP_PROTOCOLS: Final = {
     "traces": "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
     "metrics": "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
@@ -100,99 +100,85 @@ OTLP_HEADERS: Final = {
 PROMETHEUS_HOST: Final = "OTEL_EXPORTER_PROMETHEUS_HOST"
 PROMETHEUS_PORT: Final = "OTEL_EXPORTER_PROMETHEUS_PORT"
 
-#: Numeric SDK variables checked at start-up (name -> smallest valid value).
-#: The SDK would log and fall back to a default; a typo then goes unnoticed.
-POSITIVE_NUMBERS: Final = {
-    "OTEL_EXPORTER_OTLP_TIMEOUT": 0.001,
-    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": 0.001,
-    "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": 0.001,
-    "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": 0.001,
-    "OTEL_BSP_SCHEDULE_DELAY": 0.0,
-    "OTEL_BSP_EXPORT_TIMEOUT": 0.0,
-    "OTEL_BSP_MAX_QUEUE_SIZE": 1.0,
-    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": 1.0,
-    "OTEL_BLRP_SCHEDULE_DELAY": 0.0,
-    "OTEL_BLRP_MAX_QUEUE_SIZE": 1.0,
-    "OTEL_METRIC_EXPORT_INTERVAL": 1.0,
-    "OTEL_METRIC_EXPORT_TIMEOUT": 0.0,
+#: Compression of OTLP exports: ``gzip``, ``none`` (and ``deflate``).
+OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
+OTLP_COMPRESSIONS: Final = {
+    "traces": "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "metrics": "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+    "logs": "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+}
+#: ``true``/``false``: plain-text gRPC (``http://`` endpoints are plain text anyway).
+OTLP_INSECURE: Final = ("OTEL_EXPORTER_OTLP_INSECURE", "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+                        "OTEL_EXPORTER_OTLP_METRICS_INSECURE", "OTEL_EXPORTER_OTLP_LOGS_INSECURE")
+#: Files the exporters read at start-up (TLS): they must exist.
+OTLP_FILES: Final = tuple(
+    f"OTEL_EXPORTER_OTLP{signal}_{kind}"
+    for signal in ("", "_TRACES", "_METRICS", "_LOGS")
+    for kind in ("CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE")
+)
+#: Sampler of the TracerProvider ``configure()`` builds, and its ratio argument.
+TRACES_SAMPLER: Final = "OTEL_TRACES_SAMPLER"
+TRACES_SAMPLER_ARG: Final = "OTEL_TRACES_SAMPLER_ARG"
+SAMPLERS: Final = (
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+)
+
+#: Numeric SDK variables: name -> (integer only, smallest, largest valid value). The SDK
+#: would log and fall back to a default (or, for span limits, raise a bare ValueError).
+#: OTLP timeouts are seconds in the Python exporters; BSP/BLRP/metric times milliseconds.
+NUMBERS: Final = {
+    **{
+        f"OTEL_EXPORTER_OTLP{signal}_TIMEOUT": (False, 0.001, 3600.0)
+        for signal in ("", "_TRACES", "_METRICS", "_LOGS")
+    },
+    **{
+        f"OTEL_{processor}_{name}": (True, low, high)
+        for processor in ("BSP", "BLRP")
+        for name, low, high in (
+            ("SCHEDULE_DELAY", 0, 3_600_000),
+            ("EXPORT_TIMEOUT", 0, 3_600_000),
+            ("MAX_QUEUE_SIZE", 1, 1_000_000),
+            ("MAX_EXPORT_BATCH_SIZE", 1, 1_000_000),
+        )
+    },
+    "OTEL_METRIC_EXPORT_INTERVAL": (False, 1.0, 86_400_000.0),
+    PROMETHEUS_PORT: (True, 0, 65535),
+    "OTEL_METRIC_EXPORT_TIMEOUT": (False, 0.0, 3_600_000.0),
+    **{
+        f"OTEL_{name}": (True, 0, 1_000_000)
+        for name in (
+            "ATTRIBUTE_COUNT_LIMIT",
+            "SPAN_ATTRIBUTE_COUNT_LIMIT",
+            "SPAN_EVENT_COUNT_LIMIT",
+            "SPAN_LINK_COUNT_LIMIT",
+            "EVENT_ATTRIBUTE_COUNT_LIMIT",
+            "LINK_ATTRIBUTE_COUNT_LIMIT",
+            "LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
+        )
+    },
+    **{
+        f"OTEL_{name}": (True, 0, 100_000_000)
+        for name in (
+            "ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        )
+    },
 }
 
-_HEADER_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-def check_environment() -> None:
-    """Reject invalid values of the variables above, naming the first bad one."""
-    env = os.environ
-    for name in (OTLP_ENDPOINT, *OTLP_ENDPOINTS.values()):
-        if env.get(name, "").strip():
-            check_url(name, env[name])
-    for name in (OTLP_HEADER, *OTLP_HEADERS.values()):
-        if env.get(name, "").strip():
-            check_headers(name, env[name])
-    for name in (OTLP_PROTOCOL, *OTLP_PROTOCOLS.values()):
-        if env.get(name, "").strip():
-            check_protocol(name, env[name])
-    for name, minimum in POSITIVE_NUMBERS.items():
-        if env.get(name, "").strip():
-            _check_number(name, env[name], minimum)
-
-
-def check_url(setting: str, value: str) -> None:
-    """An http(s) URL with a host (the OTLP exporters accept nothing else reliably)."""
-    try:
-        parts = urlsplit(value.strip())
-        _ = parts.port  # raises on a bad port
-    except ValueError as exc:
-        raise ConfigurationError(setting, f"{value!r} is not a valid URL ({exc})") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            setting, f"{value!r} is not an http(s) URL with a host, e.g. http://localhost:4317"
-        )
-
-
-def check_headers(setting: str, headers: Mapping[str, str] | str) -> None:
-    """A mapping, or the variables' ``key=value,key=value`` form (values URL-encoded)."""
-    if isinstance(headers, str):
-        pairs = []
-        for item in headers.split(","):
-            if item.strip():
-                key, sep, value = item.partition("=")
-                if not sep:
-                    raise ConfigurationError(setting, f"{item.strip()!r} is not key=value")
-                pairs.append((key.strip(), value))
-    elif isinstance(headers, Mapping):
-        pairs = list(headers.items())
-    else:
-        raise ConfigurationError(setting, "must be a mapping of header name to value")
-    for key, value in pairs:
-        if not isinstance(key, str) or not _HEADER_KEY.fullmatch(key):
-            raise ConfigurationError(setting, f"{key!r} is not a valid header name")
-        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
-            raise ConfigurationError(setting, f"the value of {key!r} must be a one-line string")
-
-
-def check_protocol(setting: str, value: str) -> str:
-    """The normalised protocol name."""
-    protocol = value.strip().lower()
-    if protocol not in PROTOCOLS:
-        raise ConfigurationError(
-            setting, f"{value!r} is not a supported OTLP protocol ({', '.join(PROTOCOLS)})"
-        )
-    return protocol
-
-
-def check_positive(setting: str, value: float | None) -> None:
-    """``None`` (not set) or a number of seconds > 0."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(setting, f"must be a number of seconds > 0, got {value!r}")
-
-
-def _check_number(setting: str, raw: str, minimum: float) -> None:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(setting, f"{raw!r} is not a number") from None
-    if not value >= minimum:
-        raise ConfigurationError(setting, f"must be >= {minimum:g}, got {raw!r}")
+#: Variables with a fixed set of values (lower case; the SDK lower-cases them too).
+CHOICES: Final = {
+    TRACES_SAMPLER: SAMPLERS,
+    **{name: ("true", "false") for name in (*OTLP_INSECURE, "OTEL_SDK_DISABLED")},
+    "OTEL_METRICS_EXEMPLAR_FILTER": ("always_on", "always_off", "trace_based"),
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": ("cumulative", "delta", "lowmemory"),
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": (
+        "explicit_bucket_histogram",
+        "base2_exponential_bucket_histogram",
+    ),
+}

@@ -36,6 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from otel_llm import settings
 from otel_llm.attribution import propagate_in_baggage
+from otel_llm.configuration import checks
 from otel_llm.configuration.exporters import (
     Exporters,
     env_int,
@@ -66,6 +67,7 @@ __all__ = ["Telemetry", "configure"]
 _log = logging.getLogger("otel_llm.configuration")
 
 _DEFAULT_QUEUE_SIZE = 2048
+_MAX_QUEUE_SIZE = 1_000_000  # the same bound as OTEL_BSP_MAX_QUEUE_SIZE's check
 _DEFAULT_PROMETHEUS_PORT = 9464
 
 
@@ -212,18 +214,30 @@ def configure(
         if capture_content is None
         else parse_capture_mode(capture_content, "capture_content")
     )
-    settings.check_environment()
+    checks.check_environment()
     dimensions = MetricDimensions(metric_attributes, metric_attribute_cap)
-    if endpoint is not None:
-        settings.check_url("endpoint", endpoint)
     if protocol is not None:
-        protocol = settings.check_protocol("protocol", protocol)
+        protocol = checks.check_protocol("protocol", protocol)
+    if endpoint is not None:
+        checks.check_url("endpoint", endpoint, protocol or checks.protocol_of("traces", None))
     if headers is not None:
-        settings.check_headers("headers", headers)
-    settings.check_positive("export_timeout", export_timeout)
-    settings.check_positive("metric_export_interval", metric_export_interval)
-    if max_queue_size is not None and (not isinstance(max_queue_size, int) or max_queue_size < 1):
-        raise ConfigurationError("max_queue_size", f"must be an int >= 1, got {max_queue_size!r}")
+        checks.check_headers("headers", headers)
+    for setting, text in (
+        ("service_name", service_name),
+        ("service_version", service_version),
+        ("environment", environment),
+        ("resource_attributes", resource_attributes),
+    ):
+        checks.check_text(setting, text)
+    checks.check_positive("export_timeout", export_timeout)
+    checks.check_positive("metric_export_interval", metric_export_interval, maximum=86_400)
+    if max_queue_size is not None and (
+        not isinstance(max_queue_size, int)
+        or isinstance(max_queue_size, bool)
+        or not 1 <= max_queue_size <= _MAX_QUEUE_SIZE
+    ):
+        message = f"must be an int from 1 to {_MAX_QUEUE_SIZE:,}, got {max_queue_size!r}"
+        raise ConfigurationError("max_queue_size", message)
     if prometheus_port is not None and (
         not isinstance(prometheus_port, int) or not 0 <= prometheus_port <= 65535
     ):

@@ -22,6 +22,7 @@ from opentelemetry.sdk.resources import Resource
 
 from otel_llm import settings
 from otel_llm._extras import install_line
+from otel_llm.configuration import checks
 from otel_llm.errors import ConfigurationError
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 
 Signal = Literal["traces", "metrics", "logs"]
 #: The OTLP specification's default. (The Python SDK's own default is grpc.)
-DEFAULT_PROTOCOL = "http/protobuf"
+DEFAULT_PROTOCOL = settings.DEFAULT_PROTOCOL
 _ENTRY_POINTS = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _EXTRAS = {"grpc": "grpc", "http/protobuf": "otlp"}
 _HTTP_PATHS = {"traces": "v1/traces", "metrics": "v1/metrics", "logs": "v1/logs"}
@@ -62,9 +63,7 @@ class Exporters:
     def build(self, signal: Signal, name: str) -> Any:
         kwargs: dict[str, Any] = {}
         if name == "otlp":
-            setting, protocol = (
-                ("protocol", self.protocol) if self.protocol else _env_protocol(signal)
-            )
+            setting, protocol = checks.protocol_source(signal, self.protocol)
             name = _ENTRY_POINTS[protocol]
             if not entry_points(group=f"opentelemetry_{signal}_exporter", name=name):
                 raise ConfigurationError(
@@ -78,6 +77,8 @@ class Exporters:
                     if protocol == "grpc"
                     else f"{self.endpoint.rstrip('/')}/{_HTTP_PATHS[signal]}"
                 )
+            if protocol == "grpc":
+                kwargs.update(_grpc_options(signal, self.endpoint))
             if self.headers:
                 kwargs["headers"] = self.headers
             if self.timeout:
@@ -87,22 +88,37 @@ class Exporters:
         return exporter
 
 
-def _env_protocol(signal: Signal) -> tuple[str, str]:
-    """(the variable that set it, the protocol); the spec's default when none is set."""
-    for name in (settings.OTLP_PROTOCOLS[signal], settings.OTLP_PROTOCOL):
-        value = os.environ.get(name, "")
-        if value.strip():
-            return name, settings.check_protocol(name, value)
-    return settings.OTLP_PROTOCOL, DEFAULT_PROTOCOL
+def _grpc_options(signal: Signal, endpoint: str | None) -> dict[str, Any]:
+    """What the gRPC exporter cannot take from the variables itself.
+
+    Its variable parser knows only ``gzip`` (``none`` and ``deflate`` raise), so
+    the checked compression is passed as an argument; a ``unix:`` socket is
+    local, so plain text (the exporter would otherwise attempt TLS on it).
+    """
+    from grpc import Compression
+
+    options: dict[str, Any] = {}
+    compression = checks.compression_of(signal, "grpc")
+    if compression is not None:
+        options["compression"] = {
+            "gzip": Compression.Gzip,
+            "deflate": Compression.Deflate,
+            "none": Compression.NoCompression,
+        }[compression]
+    target = endpoint or os.environ.get(settings.OTLP_ENDPOINTS[signal], "").strip() or (
+        os.environ.get(settings.OTLP_ENDPOINT, "").strip()
+    )
+    if target.startswith("unix:"):
+        options["endpoint"] = target
+        options["insecure"] = True
+    return options
 
 
 def exporter_names(signal: Signal, argument: str | None, argument_name: str) -> list[str]:
     """``otlp``, ``console``, ``none`` or any exporter registered under the SDK's entry points."""
     setting = argument_name if argument is not None else settings.EXPORTER_NAMES[signal]
-    raw = argument if argument is not None else os.environ.get(setting, "otlp")
-    names = [n.strip().lower() for n in raw.split(",") if n.strip()]
-    if not names or "none" in names:
-        return []
+    raw = argument if argument is not None else os.environ.get(setting, "").strip() or "otlp"
+    names = checks.check_exporter_names(setting, raw)
     for name in names:
         if name == "otlp" or (signal == "metrics" and name == "prometheus"):
             continue
@@ -157,8 +173,8 @@ def resource(
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()  # already checked by settings.check_environment()
-    return int(float(raw)) if raw else default
+    raw = os.environ.get(name, "").strip()  # already checked by checks.check_environment()
+    return int(raw) if raw else default
 
 
 def millis(seconds: float | None) -> float | None:

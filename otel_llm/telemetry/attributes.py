@@ -226,14 +226,14 @@ def usage_attributes(usage: TokenUsage) -> Attributes:
     return attrs
 
 
-def error_type(exc: BaseException) -> str:
+def error_type(exc: BaseException | type[BaseException]) -> str:
     """The exception's public qualified name: ``openai.RateLimitError``, ``ValueError``.
 
     The module path is cut at its first private part: users know the public
     name, and a library moving a class between private modules must not
     change the metric series.
     """
-    cls = type(exc)
+    cls = exc if isinstance(exc, type) else type(exc)
     module = cls.__module__ or ""
     if module == "builtins":
         return cls.__qualname__

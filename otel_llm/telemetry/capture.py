@@ -26,21 +26,28 @@ class ContentCapture:
         self._encoder = encoder
         self._events = events if mode.as_event else None
 
-    def llm_input(
+    def chat_input(self, run: Run, batches: Any, params: dict[str, Any]) -> None:
+        instructions, messages = content.chat_input(batches, self._encoder.max_bytes)
+        self._input(run, messages, instructions, params)
+
+    def prompt_input(self, run: Run, prompts: Any, params: dict[str, Any]) -> None:
+        self._input(run, content.prompt_input(prompts, self._encoder.max_bytes), [], params)
+
+    def _input(
         self, run: Run, messages: list[Any], instructions: list[Any], params: dict[str, Any]
     ) -> None:
         values: dict[str, Any] = {semconv.GEN_AI_INPUT_MESSAGES: messages}
         if instructions:
             values[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = instructions
-        tools = content.tool_definitions(params.get("tools"))
+        tools = content.tool_definitions(params.get("tools"), self._encoder.max_bytes)
         if tools:
             values[semconv.GEN_AI_TOOL_DEFINITIONS] = tools
         self._record(run, values, for_event=True)
 
     def llm_output(self, run: Run, response: Any, now: int, attrs: dict[str, Any]) -> None:
         """The completion, then the inference-details event with everything captured."""
-        outputs = {semconv.GEN_AI_OUTPUT_MESSAGES: content.output_messages(response)}
-        self._record(run, outputs, for_event=True)
+        messages = content.output_messages(response, self._encoder.max_bytes)
+        self._record(run, {semconv.GEN_AI_OUTPUT_MESSAGES: messages}, for_event=True)
         self.emit_event(run, now, attrs)
 
     def tool(self, run: Run, key: str, value: Any) -> None:

@@ -5,22 +5,24 @@ Content is off unless the user opts in (``CaptureMode`` or the
 messages become the conventions' JSON parts shape
 ``[{"role": ..., "parts": [{"type": "text", "content": ...}], "finish_reason": ...}]``,
 pass through the user's ``redact`` hook, and are cut to a byte budget while
-staying valid JSON.
+staying valid JSON (the head of the value and a marker; see ``encoder``).
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain, islice
 from typing import Any
 
 from otel_llm.errors import ConfigurationError
 from otel_llm.settings import CAPTURE_MESSAGE_CONTENT
 from otel_llm.telemetry.attributes import finish_reason
+from otel_llm.telemetry.encoder import encode_json, text_of
 from otel_llm.telemetry.guard import FailureLog
+from otel_llm.telemetry.values import bounded_text, cut_text
 
 __all__ = [
     "DEFAULT_MAX_CONTENT_BYTES",
@@ -39,10 +41,10 @@ _log = logging.getLogger("otel_llm.telemetry")
 
 #: Per attribute. Backends cap attribute sizes too (Jaeger/Tempo ~64 KiB); stay well below.
 DEFAULT_MAX_CONTENT_BYTES = 16 * 1024
-_TRUNCATED = "…[truncated]"
 
-#: ``redact(content) -> content``: gets the parts-shaped list (or a tool's arguments or
-#: result), returns what may be recorded; ``None`` records nothing.
+#: ``redact(content) -> content``: gets the parts-shaped list (only the head that
+#: ``max_content_bytes`` can hold), a tool's arguments or result, or an error message
+#: (a ``str``); returns what may be recorded; ``None`` records nothing.
 Redactor = Callable[[Any], Any]
 
 # Message ``type`` (LangChain) -> role (conventions).
@@ -106,7 +108,12 @@ def capture_mode_from_env() -> CaptureMode:
 
 
 class ContentEncoder:
-    """Redacts, serialises and truncates one content value into an attribute string."""
+    """Redacts, serialises and truncates one content value into an attribute string.
+
+    The cost is bounded by ``max_bytes``, not by the content: the shapes below
+    take only the head of long lists that ``max_bytes`` can hold, and the JSON
+    encoder stops writing once the limit is reached.
+    """
 
     def __init__(self, max_bytes: int, redact: Redactor | None, failures: FailureLog) -> None:
         if not isinstance(max_bytes, int) or max_bytes < 256:
@@ -119,112 +126,90 @@ class ContentEncoder:
 
     def encode(self, content: Any) -> str | None:
         """JSON text of ``content`` within ``max_bytes``; ``None`` when redaction drops or fails."""
-        if self._redact is not None:
-            try:
-                content = self._redact(content)
-            except Exception as exc:
-                self._failures.record("redact", exc)
-                return None
-            if content is None:
-                return None
+        content = self.redact(content)
+        if content is None:
+            return None
         if isinstance(content, str):
-            return _cut_text(content, self.max_bytes)
-        return fit_json(content, self.max_bytes)
+            return cut_text(content, self.max_bytes)
+        return encode_json(content, self.max_bytes)
 
+    def redact_text(self, text: str) -> str | None:
+        """A piece of text (an error message) after the redact hook, cleaned and bounded."""
+        redacted = self.redact(text)
+        if redacted is None:
+            return None
+        return bounded_text(redacted if isinstance(redacted, str) else text_of(redacted))
 
-def fit_json(content: Any, max_bytes: int) -> str:
-    """Valid JSON within ``max_bytes``: shorten long strings first, then drop the oldest items."""
-    text = _dumps(content)
-    if _size(text) <= max_bytes:
-        return text
-    cap = max_bytes // 2
-    while cap >= 64:
-        text = _dumps(_cap_strings(content, cap))
-        if _size(text) <= max_bytes:
-            return text
-        cap //= 2
-    capped = _cap_strings(content, 64)
-    if isinstance(capped, list):
-        # Too many items: keep the newest ones that fit (the end of a conversation matters most).
-        lo, hi = 0, len(capped)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if _size(_dumps(capped[mid:])) <= max_bytes:
-                hi = mid
-            else:
-                lo = mid + 1
-        if lo < len(capped):
-            return _dumps(capped[lo:])
-    return _dumps(_TRUNCATED)
-
-
-def _cut_text(text: str, max_bytes: int) -> str:
-    if _size(text) <= max_bytes:
-        return text
-    budget = max_bytes - _size(_TRUNCATED)
-    return text.encode("utf-8")[:budget].decode("utf-8", "ignore") + _TRUNCATED
-
-
-def _cap_strings(value: Any, cap: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= cap else value[:cap] + _TRUNCATED
-    if isinstance(value, Mapping):
-        return {k: _cap_strings(v, cap) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_cap_strings(v, cap) for v in value]
-    return value
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _size(text: str) -> int:
-    # A char is 1-4 UTF-8 bytes: only encode when the answer is not obvious.
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+    def redact(self, content: Any) -> Any:
+        """The redact hook's answer (``None``: record nothing; a failing hook is ``None`` too)."""
+        if self._redact is None:
+            return content
+        try:
+            return self._redact(content)
+        except Exception as exc:
+            self._failures.record("redact", exc)
+            return None
 
 
 # --- shapes ---------------------------------------------------------------------------
 
 
-def chat_input(batches: Sequence[Sequence[Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
-    """``(system instruction parts, input messages)``: leading system messages are instructions."""
-    messages = [m for batch in batches for m in batch]
+def _heads(max_bytes: int) -> tuple[int, int]:
+    """How many messages, and parts (or tools), ``max_bytes`` of JSON can hold, plus one.
+
+    A shaped message takes at least 24 bytes, a part or tool 12: shaping more
+    would be work thrown away, and the one extra item makes a cut list end in
+    the encoder's marker.
+    """
+    return max_bytes // 24 + 1, max_bytes // 12 + 1
+
+
+def chat_input(
+    batches: Sequence[Sequence[Any]], max_bytes: int
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """``(system instruction parts, input messages)``: leading system messages are instructions.
+
+    Only the head that ``max_bytes`` can hold is shaped.
+    """
+    head, parts = _heads(max_bytes)
+    messages = list(islice(chain.from_iterable(batches), head))
     instructions: list[Any] = []
     start = 0
     for message in messages:
         if getattr(message, "type", None) != "system":
             break
-        instructions.extend(_parts(getattr(message, "content", "")))
+        instructions.extend(_parts(getattr(message, "content", ""), parts))
         start += 1
-    return instructions, [_message(m) for m in messages[start:]]
+    return instructions, [_message(m, parts) for m in messages[start:]]
 
 
-def prompt_input(prompts: Sequence[str]) -> list[dict[str, Any]]:
-    return [{"role": "user", "parts": [_text(p)]} for p in prompts]
+def prompt_input(prompts: Sequence[str], max_bytes: int) -> list[dict[str, Any]]:
+    head, _ = _heads(max_bytes)
+    return [{"role": "user", "parts": [_text(p)]} for p in islice(prompts, head)]
 
 
-def output_messages(response: Any) -> list[dict[str, Any]]:
+def output_messages(response: Any, max_bytes: int) -> list[dict[str, Any]]:
+    head, parts = _heads(max_bytes)
     out = []
-    for per_prompt in getattr(response, "generations", None) or []:
-        for generation in per_prompt:
-            message = getattr(generation, "message", None)
-            if message is not None:
-                entry = _message(message)
-                entry["role"] = "assistant"
-            else:
-                entry = {"role": "assistant", "parts": [_text(getattr(generation, "text", ""))]}
-            entry["finish_reason"] = finish_reason(generation) or ""
-            out.append(entry)
+    generations = chain.from_iterable(getattr(response, "generations", None) or [])
+    for generation in islice(generations, head):
+        message = getattr(generation, "message", None)
+        if message is not None:
+            entry = _message(message, parts)
+            entry["role"] = "assistant"
+        else:
+            entry = {"role": "assistant", "parts": [_text(getattr(generation, "text", ""))]}
+        entry["finish_reason"] = finish_reason(generation) or ""
+        out.append(entry)
     return out
 
 
-def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
+def tool_definitions(tools: Any, max_bytes: int) -> list[dict[str, Any]] | None:
     """OpenAI ``tools`` (``{"type": "function", "function": {...}}``) -> the flat shape."""
     if not isinstance(tools, Sequence) or isinstance(tools, str) or not tools:
         return None
     out = []
-    for tool in tools:
+    for tool in islice(tools, _heads(max_bytes)[1]):
         if not isinstance(tool, Mapping):
             continue
         fn = tool.get("function")
@@ -236,7 +221,7 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
     return out or None
 
 
-def _message(message: Any) -> dict[str, Any]:
+def _message(message: Any, head: int) -> dict[str, Any]:
     kind = getattr(message, "type", None)
     role = _ROLES.get(kind) if isinstance(kind, str) else None
     if role is None:
@@ -252,8 +237,8 @@ def _message(message: Any) -> dict[str, Any]:
                 }
             ],
         }
-    parts = _parts(getattr(message, "content", ""))
-    for call in getattr(message, "tool_calls", None) or ():
+    parts = _parts(getattr(message, "content", ""), head)
+    for call in islice(getattr(message, "tool_calls", None) or (), head):
         if isinstance(call, Mapping):
             parts.append(
                 {
@@ -266,13 +251,13 @@ def _message(message: Any) -> dict[str, Any]:
     return {"role": role, "parts": parts}
 
 
-def _parts(content: Any) -> list[Any]:
+def _parts(content: Any, head: int) -> list[Any]:
     if isinstance(content, str):
         return [_text(content)] if content else []
     if not isinstance(content, list):
         return [_text(str(content))]
     parts: list[Any] = []
-    for item in content:
+    for item in islice(content, head):
         if isinstance(item, str):
             parts.append(_text(item))
         elif isinstance(item, Mapping):

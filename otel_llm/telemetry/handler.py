@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -34,6 +35,7 @@ from otel_llm.telemetry import content
 from otel_llm.telemetry.capture import ContentCapture
 from otel_llm.telemetry.content import DEFAULT_MAX_CONTENT_BYTES, CaptureMode, Redactor
 from otel_llm.telemetry.dimensions import DEFAULT_VALUE_CAP, MetricDimensions
+from otel_llm.telemetry.exceptions import describe as describe_error
 from otel_llm.telemetry.guard import FailureLog, guarded
 from otel_llm.telemetry.instruments import Instruments, metric_attributes
 from otel_llm.telemetry.llm import LLMRecorder
@@ -46,6 +48,7 @@ from otel_llm.telemetry.options import (
     parse_chunk_metrics,
 )
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
+from otel_llm.telemetry.values import bounded_text, clean_attributes
 
 if TYPE_CHECKING:
     from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
@@ -150,6 +153,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             else None
         )
         encoder = content.ContentEncoder(max_content_bytes, redact, self.failures)
+        # Error messages may quote the prompt: recorded only as content (see ``exceptions``).
+        self._error_message = encoder.redact_text if self._capture.enabled else None
         self._content = ContentCapture(self._capture, encoder, events)
         self._llm = LLMRecorder(
             instruments, self._content, cost_fn, self.failures, first_event, gap_every
@@ -188,8 +193,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         md = metadata or {}
         run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
         if self._capture.enabled:
-            instructions, inputs = content.chat_input(messages)
-            self._content.llm_input(run, inputs, instructions, params)
+            self._content.chat_input(run, messages, params)
 
     @guarded
     def on_llm_start(
@@ -207,7 +211,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         md = metadata or {}
         run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
         if self._capture.enabled:
-            self._content.llm_input(run, content.prompt_input(prompts), [], params)
+            self._content.prompt_input(run, prompts, params)
 
     def on_llm_new_token(
         self,
@@ -254,15 +258,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         now = self._clock()
-        popped = self._runs.pop(run_id)
-        if popped is None:
-            return
-        run, orphans = popped
-        try:
-            self._llm.finish(run, response, now)
-        finally:
-            run.span.end(now)
-            self._abandon_children(orphans, now)
+        self._end(run_id, now, "on_llm_end", lambda run: self._llm.finish(run, response, now))
 
     # --- chains and agents --------------------------------------------------------
     @guarded
@@ -371,12 +367,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         now = self._clock()
-        if self._capture.on_span:
-            run = self._runs.get(run_id)
-            if run is not None:
-                result = getattr(output, "content", output)  # a ToolMessage, or the raw value
-                self._content.tool(run, semconv.GEN_AI_TOOL_CALL_RESULT, result)
-        self._end(run_id, now)
+        if not self._capture.on_span:
+            self._end(run_id, now)
+            return
+        self._end(run_id, now, "on_tool_end", partial(self._tool_result, output))
+
+    def _tool_result(self, output: Any, run: Run) -> None:
+        result = getattr(output, "content", output)  # a ToolMessage, or the raw value
+        self._content.tool(run, semconv.GEN_AI_TOOL_CALL_RESULT, result)
 
     @guarded
     def on_retriever_start(
@@ -463,6 +461,12 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)
         if extra:
             attrs = {**extra, **attrs}
+        # Event payloads enter the OTel API here: clean once (see ``values``).
+        attrs = clean_attributes(attrs)
+        name, span_name = bounded_text(name), bounded_text(span_name)
+        metric_attrs = metric_attributes(attrs) if kind is RunKind.LLM else {}
+        if metric_attrs and extra and self._dimensions.keys:
+            metric_attrs = {**self._dimensions.labels(extra), **metric_attrs}
         # No parent run: the caller's current span (context=None) is the parent.
         span = self._tracer.start_span(
             span_name,
@@ -471,61 +475,79 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attributes=attrs,
             start_time=now,
         )
-        run = Run(run_id, parent_run_id, kind, name, span, now, attribution=extra)
-        if kind is RunKind.LLM:
-            run.metric_attrs = metric_attributes(attrs)
-            if extra and self._dimensions.keys:
-                run.metric_attrs = {**self._dimensions.labels(extra), **run.metric_attrs}
-        dropped = self._runs.add(run, now)
+        run = Run(run_id, parent_run_id, kind, name, span, now, extra, metric_attrs)
+        dropped = self._runs.add(run, now)  # from here on, _close ends the span
         if dropped:
             self._abandon([(r, f"evicted: {why}") for r, why in dropped], ERROR_TYPE_RUN_EVICTED)
         return run
 
-    def _end(self, run_id: UUID, now: int) -> None:
+    def _end(
+        self,
+        run_id: UUID,
+        now: int,
+        where: str = "end",
+        record: Callable[[Run], None] | None = None,
+    ) -> None:
+        """End a run on its end or error event (unknown or already ended runs: nothing)."""
         popped = self._runs.pop(run_id)
-        if popped is None:
-            return
-        run, orphans = popped
-        run.span.end(now)
-        self._abandon_children(orphans, now)
+        if popped is not None:
+            run, orphans = popped
+            self._close(run, now, where, record, orphans)
+
+    def _close(
+        self,
+        run: Run,
+        end_ns: int,
+        where: str,
+        record: Callable[[Run], None] | None,
+        orphans: list[Run] | None = None,
+    ) -> None:
+        """The one place a span ends: exactly once, whatever fails on the way.
+
+        The registry hands each run out once (``pop`` and eviction are atomic),
+        so a run reaches this method once. ``record`` adds what the event
+        carries (response, usage, content, error); whatever it, the content
+        capture, the redact hook or a span processor raises is counted, and the
+        span still ends, then its still-open children.
+        """
+        try:
+            if record is not None:
+                record(run)
+        except Exception as exc:
+            self.failures.record(where, exc)
+        finally:
+            try:
+                run.span.end(end_ns)
+            except Exception as exc:  # a span processor's on_end
+                self.failures.record(f"{where}:end", exc)
+            if orphans:
+                reason = "parent run ended first"
+                self._abandon([(r, reason) for r in orphans], ERROR_TYPE_PARENT_ENDED, end_ns)
 
     def _fail(self, run_id: UUID, error: BaseException, now: int) -> None:
-        popped = self._runs.pop(run_id)
-        if popped is None:
-            return
-        run, orphans = popped
-        span = run.span
-        kind = attrs_of.error_type(error)
-        try:
-            span.record_exception(error, timestamp=now)
-            span.set_attribute(semconv.ERROR_TYPE, kind)
-            span.set_status(Status(StatusCode.ERROR, str(error) or kind))
-            if run.kind is RunKind.LLM:
-                self._llm.failed(run, kind, now)
-                self._content.emit_event(run, now, {semconv.ERROR_TYPE: kind})
-        finally:
-            span.end(now)
-            self._abandon_children(orphans, now)
+        self._end(run_id, now, "on_error", partial(self._record_error, error, now))
 
-    def _abandon_children(self, orphans: list[Run], now: int) -> None:
-        if orphans:
-            self._abandon(
-                [(r, "parent run ended first") for r in orphans], ERROR_TYPE_PARENT_ENDED, now
-            )
+    def _record_error(self, error: object, now: int, run: Run) -> None:
+        """The exception event, ``error.type`` and ERROR status (the message only as content)."""
+        details = describe_error(error, self._error_message)
+        run.span.add_event(semconv.EVENT_EXCEPTION, details.event, now)
+        run.span.set_attributes(details.attributes)
+        self._failed_as(details.type, details.status, now, run)
+        if run.kind is RunKind.LLM:
+            self._content.emit_event(run, now, {semconv.ERROR_TYPE: details.type})
 
     def _abandon(self, runs: list[tuple[Run, str]], kind: str, end_ns: int | None = None) -> None:
         """End runs that will get no end event: ERROR status with the reason, no exception."""
         for run, reason in runs:
             end = end_ns if end_ns is not None else run.last_activity_ns
-            try:
-                run.span.set_attribute(semconv.ERROR_TYPE, kind)
-                run.span.set_status(Status(StatusCode.ERROR, reason))
-                if run.kind is RunKind.LLM:
-                    self._llm.failed(run, kind, end)
-            except Exception as exc:
-                self.failures.record("abandon", exc)
-            finally:
-                run.span.end(end)
+            self._close(run, end, "abandon", partial(self._failed_as, kind, reason, end))
+
+    def _failed_as(self, kind: str, description: str, end_ns: int, run: Run) -> None:
+        """ERROR status, ``error.type`` and, for LLM runs, the failed duration metric."""
+        run.span.set_attribute(semconv.ERROR_TYPE, kind)
+        run.span.set_status(Status(StatusCode.ERROR, description))
+        if run.kind is RunKind.LLM:
+            self._llm.failed(run, kind, end_ns)
 
     def _promote_to_agent(self, run_id: UUID) -> None:
         """A chain that reports agent actions is an agent, whatever its name said at start."""

@@ -17,6 +17,7 @@ from otel_llm.telemetry.guard import FailureLog
 from otel_llm.telemetry.instruments import NO_EXEMPLAR, Instruments
 from otel_llm.telemetry.options import CostFn
 from otel_llm.telemetry.runs import Run
+from otel_llm.telemetry.values import clean_attributes
 from otel_llm.usage import TokenUsage, usage_from_result
 
 __all__ = ["LLMRecorder"]
@@ -57,7 +58,7 @@ class LLMRecorder:
         self.instruments.record_first_chunk(run, ttft)
 
     def finish(self, run: Run, response: Any, now: int) -> None:
-        response_attrs = attrs_of.llm_response_attributes(response)
+        response_attrs = clean_attributes(attrs_of.llm_response_attributes(response))
         span_attrs = dict(response_attrs)  # one set_attributes: each call takes the span's lock
         metric_attrs = run.metric_attrs
         response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
@@ -67,7 +68,7 @@ class LLMRecorder:
             self.instruments.record_end(run, now, metric_attrs)
             usage = usage_from_result(response)
             if usage is not None:
-                span_attrs.update(attrs_of.usage_attributes(usage))
+                span_attrs.update(clean_attributes(attrs_of.usage_attributes(usage)))
                 model = response_model or metric_attrs.get(semconv.GEN_AI_REQUEST_MODEL)
                 cost = self._usage(run, usage, metric_attrs, model)
                 if cost is not None:

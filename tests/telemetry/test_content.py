@@ -14,7 +14,7 @@ from otel_llm.errors import ConfigurationError
 from otel_llm.schema import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from otel_llm.settings import CAPTURE_MESSAGE_CONTENT
 from otel_llm.telemetry import CaptureMode, OpenTelemetryCallbackHandler
-from otel_llm.telemetry.content import fit_json, parse_capture_mode
+from otel_llm.telemetry.content import parse_capture_mode
 from otel_llm.testing.otel import InMemoryTelemetry
 
 from .events import MODEL, PARAMS, FakeClock, chat_result, chat_start
@@ -227,21 +227,33 @@ def test_truncation_keeps_valid_json_within_the_limit(otel: InMemoryTelemetry) -
     assert content.startswith("éé") and content.endswith("…[truncated]")
 
 
-def test_truncation_drops_oldest_messages_when_there_are_too_many() -> None:
-    """When shortening strings is not enough, the newest messages are kept."""
-    messages = [
-        {"role": "user", "parts": [{"type": "text", "content": f"m{i}"}]} for i in range(500)
-    ]
-    text = fit_json(messages, 1024)
+def test_long_history_keeps_its_head_and_a_marker(otel: InMemoryTelemetry) -> None:
+    """100,000 messages: the first ones are recorded, then a marker, all valid JSON in the limit."""
+    handler = otel.handler(capture_content="SPAN_ONLY", max_content_bytes=1024)
+    history = [HumanMessage(f"m{i}") for i in range(100_000)]
+    run = chat_start(handler, messages=history)
+    handler.on_llm_end(chat_result("ok"), run_id=run)
+    text = str((otel.span(LLM).attributes or {})[semconv.GEN_AI_INPUT_MESSAGES])
+    assert len(text.encode("utf-8")) <= 1024
     kept = json.loads(text)
-    assert len(text.encode()) <= 1024
-    assert 0 < len(kept) < 500
-    assert kept[-1]["parts"][0]["content"] == "m499"
+    assert kept[0] == {"role": "user", "parts": [{"type": "text", "content": "m0"}]}
+    assert 10 < len(kept) < 100
+    assert "…[truncated]" in json.dumps(kept[-1], ensure_ascii=False)
 
 
-def test_small_content_is_untouched() -> None:
-    """Content within the limit is serialised as is."""
-    assert fit_json([{"a": "b"}], 1024) == '[{"a":"b"}]'
+def test_huge_tool_arguments_and_result_are_cut_to_their_head(otel: InMemoryTelemetry) -> None:
+    """A million-item argument and a 10 MB result: the head of each, within the limit."""
+    handler = otel.handler(capture_content="SPAN_ONLY", max_content_bytes=2048)
+    run = uuid.uuid4()
+    handler.on_tool_start({"name": "t"}, "", run_id=run, inputs={"xs": list(range(10**6))})
+    handler.on_tool_end("r" * 10_000_000, run_id=run)
+    attrs = otel.span("execute_tool t").attributes or {}
+    args = str(attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS])
+    assert json.loads(args)["xs"][:3] == [0, 1, 2]
+    assert args.endswith('"…[truncated]"]}') and len(args.encode()) <= 2048
+    result = str(attrs[semconv.GEN_AI_TOOL_CALL_RESULT])
+    assert result.startswith("rrr") and result.endswith("…[truncated]")
+    assert len(result.encode()) <= 2048
 
 
 def test_invalid_max_content_bytes() -> None:
