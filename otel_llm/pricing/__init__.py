@@ -26,8 +26,26 @@ __all__ = [
     "PriceTable",
     "default_price_table",
     "load_price_table",
+    "price_key",
     "usage_cost",
 ]
+
+#: Providers billed at OpenAI's list prices (the shipped table's unprefixed entries).
+_OPENAI_PRICED = frozenset({"openai", "azure.ai.openai", "_OTHER", ""})
+
+
+def price_key(model: str, provider: str | None) -> str:
+    """The name a run is priced under: prices follow the provider.
+
+    The shipped table's plain names are OpenAI's prices, so a run of another
+    provider (``gen_ai.provider.name`` ``deepseek``, ``groq``, ...) is looked up
+    as ``provider/model`` and has a price only if the table (or your overrides)
+    has that entry: an OpenAI-compatible server serving ``gpt-4o`` is not billed
+    at OpenAI's price.
+    """
+    if provider is None or provider in _OPENAI_PRICED:
+        return model
+    return f"{provider}/{model}"
 
 
 def usage_cost(model: str, usage: TokenUsage, table: PriceTable | None = None) -> float | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from otel_llm.errors import ConfigurationError
+from otel_llm.schema import INSTRUCTIONS_KEY
 from otel_llm.settings import CAPTURE_MESSAGE_CONTENT
 from otel_llm.telemetry.attributes import finish_reason
 from otel_llm.telemetry.guard import FailureLog
@@ -188,16 +189,23 @@ def _size(text: str) -> int:
 
 
 def chat_input(batches: Sequence[Sequence[Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
-    """``(system instruction parts, input messages)``: leading system messages are instructions."""
-    messages = [m for batch in batches for m in batch]
+    """``(system instruction parts, input messages)``.
+
+    System messages of the chat history stay in the input messages, as the
+    conventions ask; only instructions given apart from it (a system message
+    marked with ``INSTRUCTIONS_KEY``, e.g. Responses ``instructions``) are
+    system instructions.
+    """
     instructions: list[Any] = []
-    start = 0
-    for message in messages:
-        if getattr(message, "type", None) != "system":
-            break
-        instructions.extend(_parts(getattr(message, "content", "")))
-        start += 1
-    return instructions, [_message(m) for m in messages[start:]]
+    inputs: list[dict[str, Any]] = []
+    for batch in batches:
+        for message in batch:
+            extra = getattr(message, "additional_kwargs", None)
+            if isinstance(extra, Mapping) and extra.get(INSTRUCTIONS_KEY) is True:
+                instructions.extend(_parts(getattr(message, "content", "")))
+            else:
+                inputs.append(_message(message))
+    return instructions, inputs
 
 
 def prompt_input(prompts: Sequence[str]) -> list[dict[str, Any]]:

@@ -60,13 +60,14 @@ _SERIALIZED_NAME = "OpenAI"
 class Call:
     """The events of one SDK call; ``claim_end`` makes its end happen exactly once."""
 
-    __slots__ = ("_end", "acc", "ended", "pending", "request")
+    __slots__ = ("_end", "acc", "ended", "exhausted", "pending", "request")
 
     def __init__(self, request: Request) -> None:
         self.request = request
         self.pending: Pending = []
         self.acc: Accumulator | None = None
         self.ended = False  # chunks read after the end (a closed stream's buffer) emit nothing
+        self.exhausted = False  # the stream was read to its end (not cut, closed or dropped)
         self._end = threading.Lock()  # acquired once, never released: the end is claimed
 
     # --- start --------------------------------------------------------------------
@@ -124,6 +125,8 @@ class Call:
         """The result of a returned response, or (``None``) of the stream so far."""
         if response is None:
             result = self.acc.result() if self.acc is not None else LLMResult([[]], {})
+            if self.acc is not None and not self.exhausted:
+                _interrupted(result)
         else:
             kind = self.request.endpoint.kind
             if kind in ("chat", "parse"):
@@ -182,6 +185,22 @@ class Call:
             kw.get("messages") or (), model, tools=_given_list(kw.get("tools")) or None,
             functions=_given_list(kw.get("functions")) or None, tool_choice=choice,
         )
+
+
+#: Finish reason of an output a stream was cut in the middle of (closed early, or a chunk
+#: left without its finish reason): the conventions' value for "did not finish normally".
+INTERRUPTED = "error"
+
+
+def _interrupted(result: LLMResult) -> None:
+    """Outputs of a stream that did not reach its end finish with ``INTERRUPTED``."""
+    for generations in result.generations:
+        for generation in generations:
+            info = generation.generation_info
+            if info is None:
+                generation.generation_info = {"finish_reason": INTERRUPTED}
+            elif not info.get("finish_reason"):
+                info["finish_reason"] = INTERRUPTED
 
 
 def _given_list(value: Any) -> list[Any]:

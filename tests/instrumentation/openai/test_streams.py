@@ -64,7 +64,8 @@ def test_context_manager_ends_once(client: openai.OpenAI, instrumented: Recorder
 
 def test_break_inside_context_manager_ends_with_partial_result(
         client: openai.OpenAI, instrumented: Recorder) -> None:
-    """Leaving a `with` block mid-stream closes it: on_llm_end with what arrived."""
+    """Leaving a `with` block mid-stream closes it: on_llm_end with what arrived, the
+    output's finish reason "error" (it did not finish)."""
     with _stream(client) as stream:
         for i, _ in enumerate(stream):
             if i == 3:
@@ -73,7 +74,7 @@ def test_break_inside_context_manager_ends_with_partial_result(
     assert end.hook == "end"
     [[generation]] = end.payload.generations
     assert generation.text == "".join(instrumented.tokens) and len(instrumented.tokens) == 3
-    assert generation.generation_info == {"finish_reason": None}
+    assert generation.generation_info == {"finish_reason": "error"}
 
 
 def test_early_close_ends_once(client: openai.OpenAI, recorder: Recorder) -> None:
