@@ -108,7 +108,7 @@ def test_responses_plain(client: openai.OpenAI, instrumented: Recorder) -> None:
             "completion_tokens_details": {
                 "reasoning_tokens": usage.output_tokens_details.reasoning_tokens},
         },
-        "model_name": result.model, "id": result.id,
+        "model_name": result.model, "id": result.id, "service_tier": result.service_tier,
     }
 
 
