@@ -181,3 +181,41 @@ def test_sdk_stream_helper_left_early_ends_once_when_dropped(client: openai.Open
     assert instrumented.ends() == []
     del stream
     assert isinstance(_settled(instrumented).payload, StreamAbandonedError)
+
+
+class CallerBug(Exception):
+    """The caller's own exception, raised while it iterates a stream."""
+
+
+def test_caller_exception_inside_with_ends_with_what_arrived(client: openai.OpenAI,
+                                                             instrumented: Recorder) -> None:
+    """The caller raises while iterating inside `with`: its exception reaches it unchanged,
+    the block closes the stream and the run ends once, on_llm_end with the chunks read, the
+    output finishing with "error" (as a stream closed early; README: Existing openai code)."""
+    bug = CallerBug("caller bug")
+    with pytest.raises(CallerBug) as info, _stream(client) as stream:
+        for i, _ in enumerate(stream):
+            if i == 3:
+                raise bug
+    assert info.value is bug
+    end = _settled(instrumented)
+    assert end.hook == "end"
+    [[generation]] = end.payload.generations
+    assert generation.text == "".join(instrumented.tokens) and len(instrumented.tokens) == 3
+    assert generation.generation_info == {"finish_reason": "error"}
+
+
+def test_caller_exception_without_with_is_abandoned(client: openai.OpenAI,
+                                                    instrumented: Recorder) -> None:
+    """The caller raises while iterating a stream it never closes (no `with`): its exception
+    reaches it unchanged and the run ends once, StreamAbandonedError, when the stream is
+    dropped (here as the exception leaves the loop that held it)."""
+    def consume() -> None:
+        for i, _ in enumerate(_stream(client)):
+            if i == 3:
+                raise CallerBug("caller bug")
+
+    with pytest.raises(CallerBug):
+        consume()
+    end = _settled(instrumented)
+    assert end.hook == "error" and isinstance(end.payload, StreamAbandonedError)
