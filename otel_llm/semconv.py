@@ -68,6 +68,9 @@ ERROR_TYPE_OTHER: Final = "_OTHER"
 # --- this project's extensions -----------------------------------------------
 #: bool: token numbers were counted with tiktoken, not reported by the provider.
 OTEL_LLM_USAGE_ESTIMATED: Final = "otel_llm.usage.estimated"
+#: bool: an estimated input count includes images of unknown size (remote URLs), counted at
+#: an assumed size.
+OTEL_LLM_USAGE_IMAGE_SIZE_GUESSED: Final = "otel_llm.usage.image_size_guessed"
 #: float: cost of the run in USD from the local price table (absent when unknown).
 OTEL_LLM_USAGE_COST: Final = "otel_llm.usage.cost"
 #: int attribute of a chunk span event: 0-based chunk index.

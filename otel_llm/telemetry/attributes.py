@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from otel_llm import semconv
 from otel_llm.schema import LS_MODEL_NAME, LS_MODEL_TYPE, LS_PROVIDER
-from otel_llm.usage import TokenUsage
+from otel_llm.usage import IMAGE_SIZE_GUESSED_KEY, TokenUsage
 
 __all__ = [
     "AGENT_CLASSES",
@@ -241,6 +241,8 @@ def llm_response_attributes(response: Any) -> Attributes:
         value = _first_str(llm_output.get(key), first_meta.get(key))
         if value:
             attrs[attr] = value
+    if llm_output.get(IMAGE_SIZE_GUESSED_KEY) is True:
+        attrs[semconv.OTEL_LLM_USAGE_IMAGE_SIZE_GUESSED] = True
     base_url = llm_output.get("base_url")
     if isinstance(base_url, str) and base_url:
         attrs.update(server_attributes(base_url))

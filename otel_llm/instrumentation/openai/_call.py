@@ -32,7 +32,8 @@ from otel_llm.tokens import (
     count_prompt_tokens,
     count_tool_call_tokens,
 )
-from otel_llm.usage import USAGE_ESTIMATED_KEY
+from otel_llm.tokens.images import ImageCount
+from otel_llm.usage import IMAGE_SIZE_GUESSED_KEY, USAGE_ESTIMATED_KEY
 
 __all__ = ["Call", "StreamAbandonedError", "internal_error"]
 
@@ -139,21 +140,25 @@ class Call:
                 result = responses_result(response)
         out = result.llm_output
         if out is not None and "token_usage" not in out:
-            usage = self._estimate(result, out.get("model_name"))
+            images = ImageCount()
+            usage = self._estimate(result, out.get("model_name"), images)
             if usage is not None:
                 out["token_usage"] = usage
                 out[USAGE_ESTIMATED_KEY] = True
+                if images.guessed:
+                    out[IMAGE_SIZE_GUESSED_KEY] = True
         return result
 
     # --- usage estimate -------------------------------------------------------------
-    def _estimate(self, result: LLMResult, response_model: Any) -> dict[str, Any] | None:
+    def _estimate(self, result: LLMResult, response_model: Any, images: ImageCount
+                  ) -> dict[str, Any] | None:
         """Usage counted locally, once, when the provider reported none."""
         model = response_model if isinstance(response_model, str) and response_model else (
             self.request.model)
         if not model:
             return None
         try:
-            prompt = self._input_tokens(model)
+            prompt = self._input_tokens(model, images)
             if self.request.endpoint.kind == "embeddings":
                 return {"prompt_tokens": prompt, "total_tokens": prompt}
             completion = (self.acc.output_tokens(model) if self.acc is not None
@@ -164,7 +169,7 @@ class Call:
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion}
 
-    def _input_tokens(self, model: str) -> int:
+    def _input_tokens(self, model: str, images: ImageCount) -> int:
         kw = self.request.kwargs
         kind = self.request.endpoint.kind
         if kind == "embeddings":
@@ -180,10 +185,11 @@ class Call:
                      for t in _given_list(kw.get("tools"))
                      if isinstance(t, dict) and t.get("type") == "function"]
             return count_message_tokens(self.request.messages(), model, tools=tools,
-                                        tool_choice=choice)
+                                        tool_choice=choice, images=images)
         return count_message_tokens(
             kw.get("messages") or (), model, tools=_given_list(kw.get("tools")) or None,
             functions=_given_list(kw.get("functions")) or None, tool_choice=choice,
+            images=images,
         )
 
 

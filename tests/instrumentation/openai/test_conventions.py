@@ -21,6 +21,7 @@ from otel_llm.instrumentation.openai import instrument_openai
 from otel_llm.telemetry import OpenTelemetryCallbackHandler
 from otel_llm.testing.otel import InMemoryTelemetry
 
+from ...tokens.test_tokens_images import data_url
 from .support import USER
 
 DURATION = semconv.METRIC_OPERATION_DURATION
@@ -195,3 +196,26 @@ def test_interrupted_stream_output_finishes_with_error(client: openai.OpenAI,
         [output] = json.loads((span.attributes or {})[semconv.GEN_AI_OUTPUT_MESSAGES])
         assert output["finish_reason"] == "error"
         assert output["parts"]
+
+
+def test_estimated_input_counts_images(client: openai.OpenAI) -> None:
+    """A stream without provider usage is estimated with its images: a data-URL image at its
+    real size (two tiles: +425 on gpt-4o), a remote one at a guess that the span flags."""
+    text = {"type": "text", "text": "What is in this image?"}
+    remote = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    local = {"type": "image_url", "image_url": {"url": data_url(1024, 512)}}
+    with InMemoryTelemetry() as otel:
+        instrument_openai([otel.handler()], stream_usage=False)
+        inputs = []
+        for content in ([text], [text, local], [text, remote]):
+            list(client.chat.completions.create(
+                model="gpt-4o", stream=True, messages=[{"role": "user", "content": content}]))
+            [span] = otel.spans()
+            inputs.append(dict(span.attributes or {}))
+            otel.clear()
+    assert all(a[semconv.OTEL_LLM_USAGE_ESTIMATED] for a in inputs)
+    plain, with_local, with_remote = (a[semconv.GEN_AI_USAGE_INPUT_TOKENS] for a in inputs)
+    assert with_local - plain == 425
+    assert semconv.OTEL_LLM_USAGE_IMAGE_SIZE_GUESSED not in inputs[1]
+    assert inputs[2][semconv.OTEL_LLM_USAGE_IMAGE_SIZE_GUESSED] is True
+    assert with_remote - plain == 765  # ASSUMED_SIZE, 1024x1024: four tiles
