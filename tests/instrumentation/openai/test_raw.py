@@ -14,7 +14,7 @@ import pydantic
 import pytest
 
 from otel_llm.devserver import ModelServer
-from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
+from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai, wrap_openai
 
 from .support import USER, Recorder
 
@@ -247,3 +247,16 @@ async def test_async_raw_stream_abandoned_and_cut(aclient: openai.AsyncOpenAI,
     assert end.hook == "error"
     assert isinstance(info.value, openai.APIConnectionError)
     assert end.payload is info.value.__cause__
+
+
+def test_wrap_openai_rebuilds_cached_raw_wrappers(server: ModelServer, recorder: Recorder
+                                                  ) -> None:
+    """A client that used with_raw_response before wrap_openai() (the SDK caches the wrapper,
+    bound to the method of that moment) is observed after wrapping."""
+    with _client(server) as client:
+        client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=USER)
+        wrap_openai(client, [recorder])
+        raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini",
+                                                               messages=USER)
+        assert raw.parse().choices
+    assert _settled(recorder).hook == "end"
