@@ -53,6 +53,8 @@ class _Wire(dict):  # type: ignore[type-arg]
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocols (copy, pickle, ...) must not see None
+            raise AttributeError(name)
         return self.get(name)
 
 
