@@ -23,8 +23,8 @@ from uuid import UUID
 
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.callbacks.context import scoped_callbacks
-from otel_llm.pricing import PriceTable, usage_cost
-from otel_llm.schema import LS_MODEL_NAME
+from otel_llm.pricing import PriceTable, price_key, usage_cost
+from otel_llm.schema import LS_MODEL_NAME, LS_PROVIDER
 from otel_llm.usage import usage_from_result
 
 __all__ = ["ModelUsage", "TokenCounter", "get_openai_callback", "token_counter"]
@@ -57,7 +57,8 @@ class TokenCounter(BaseCallbackHandler):
     def __init__(self, prices: PriceTable | None = None) -> None:
         self._lock = threading.Lock()
         self._prices = prices
-        self._models: dict[UUID, str] = {}  # run id -> requested model, until the run ends
+        # run id -> (requested model, provider), until the run ends
+        self._models: dict[UUID, tuple[str, str | None]] = {}
         self.per_model: dict[str, ModelUsage] = {}
         self.successful_requests = 0
         self.failed_requests = 0
@@ -130,7 +131,9 @@ class TokenCounter(BaseCallbackHandler):
         with self._lock:
             if len(self._models) >= _MAX_OPEN_RUNS:  # abandoned runs: forget the oldest
                 self._models.pop(next(iter(self._models)))
-            self._models[run_id] = str(model or "unknown")
+            provider = metadata.get(LS_PROVIDER)
+            self._models[run_id] = (str(model or "unknown"),
+                                    provider if isinstance(provider, str) else None)
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      **kwargs: Any) -> None:
@@ -150,13 +153,15 @@ class TokenCounter(BaseCallbackHandler):
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
-            requested = self._models.pop(run_id, None)
+            requested, provider = self._models.pop(run_id, (None, None))
         if self.closed:
             return
         llm_output = getattr(response, "llm_output", None) or {}
         model = str(llm_output.get("model_name") or requested or "unknown")
         usage = usage_from_result(response)
-        cost = usage_cost(model, usage, self._prices) if usage is not None else 0.0
+        # Prices follow the provider (see otel_llm.pricing.price_key).
+        cost = (usage_cost(price_key(model, provider), usage, self._prices)
+                if usage is not None else 0.0)
         with self._lock:
             self.successful_requests += 1
             m = self.per_model.setdefault(model, ModelUsage())

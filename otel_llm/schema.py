@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "INSTRUCTIONS_KEY",
     "LS_MODEL_NAME",
     "LS_MODEL_TYPE",
     "LS_PROVIDER",
@@ -44,6 +45,10 @@ LS_PROVIDER = "ls_provider"
 LS_MODEL_NAME = "ls_model_name"
 #: ``metadata`` key: ``chat``, ``llm`` (text completion) or ``embeddings``.
 LS_MODEL_TYPE = "ls_model_type"
+#: ``additional_kwargs`` key of a ``SystemMessage`` given apart from the chat history
+#: (Responses ``instructions``, a framework's separate system prompt): handlers record
+#: it as system instructions. System messages without it are part of the history.
+INSTRUCTIONS_KEY = "otel_llm_instructions"
 
 
 @dataclass

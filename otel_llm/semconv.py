@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Final
 
+#: The conventions version these names follow (``schema_url`` of the tracer, meter and
+#: logger), so backends can translate names when the conventions move.
+SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.41.0"
+
 # --- span / metric attributes -------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
@@ -26,6 +30,9 @@ GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
 GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
 GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
 GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
@@ -53,6 +60,9 @@ GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
 GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
@@ -67,6 +77,9 @@ EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 # --- this project's extensions -----------------------------------------------
 #: bool: token numbers were counted with tiktoken, not reported by the provider.
 OTEL_LLM_USAGE_ESTIMATED: Final = "otel_llm.usage.estimated"
+#: bool: an estimated input count includes images of unknown size (remote URLs), counted at
+#: an assumed size.
+OTEL_LLM_USAGE_IMAGE_SIZE_GUESSED: Final = "otel_llm.usage.image_size_guessed"
 #: float: cost of the run in USD from the local price table (absent when unknown).
 OTEL_LLM_USAGE_COST: Final = "otel_llm.usage.cost"
 #: The recommended ``otel_llm.attributes()`` key for the product feature a call serves;
@@ -94,6 +107,17 @@ OP_RETRIEVAL: Final = "retrieval"
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_AZURE_OPENAI: Final = "azure.ai.openai"
 PROVIDER_OTHER: Final = "_OTHER"
+PROVIDER_AZURE_AI_INFERENCE: Final = "azure.ai.inference"
+PROVIDER_DEEPSEEK: Final = "deepseek"
+PROVIDER_GROQ: Final = "groq"
+PROVIDER_MISTRAL_AI: Final = "mistral_ai"
+PROVIDER_PERPLEXITY: Final = "perplexity"
+PROVIDER_X_AI: Final = "x_ai"
+PROVIDER_GCP_GEMINI: Final = "gcp.gemini"
+OUTPUT_TYPE_TEXT: Final = "text"
+OUTPUT_TYPE_JSON: Final = "json"
+#: ``openai.response.service_tier`` values kept on metric points; any other is ``_OTHER``.
+OPENAI_SERVICE_TIERS: Final = frozenset({"auto", "default", "flex", "scale", "priority"})
 TOOL_TYPE_FUNCTION: Final = "function"
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
@@ -146,5 +170,6 @@ METRIC_ATTRIBUTES: Final = frozenset(
         SERVER_PORT,
         ERROR_TYPE,
         OTEL_LLM_USAGE_ESTIMATED,
+        OPENAI_RESPONSE_SERVICE_TIER,  # bounded: a known tier or _OTHER
     }
 )

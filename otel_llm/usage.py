@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["USAGE_ESTIMATED_KEY", "TokenUsage", "usage_from_result"]
+__all__ = ["IMAGE_SIZE_GUESSED_KEY", "USAGE_ESTIMATED_KEY", "TokenUsage", "usage_from_result"]
 
 #: ``llm_output`` key set by our SDK instrumentation when it counted tokens itself.
 USAGE_ESTIMATED_KEY = "otel_llm_usage_estimated"
+#: ``llm_output`` key: that estimate counted images whose size it could not know (remote
+#: URLs), at an assumed size.
+IMAGE_SIZE_GUESSED_KEY = "otel_llm_image_size_guessed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,8 +63,8 @@ _originals: dict[type[Any], Callable[..., Any]] = {}
 def install_floor(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
     """Patch both ``create`` methods (a second install replaces the first)."""
     uninstall_floor()
-    tracer = tracer_provider.get_tracer(_SCOPE)
-    instruments = Instruments(meter_provider.get_meter(_SCOPE))
+    tracer = tracer_provider.get_tracer(_SCOPE, schema_url=semconv.SCHEMA_URL)
+    instruments = Instruments(meter_provider.get_meter(_SCOPE, schema_url=semconv.SCHEMA_URL))
     for cls, wrap in ((Completions, _sync), (AsyncCompletions, _async)):
         original = cls.create
         _originals[cls] = original
@@ -117,7 +117,12 @@ def _end(span: Span, start: int, metric: dict[str, Any], instruments: Instrument
         cached = getattr(usage.prompt_tokens_details, "cached_tokens", None) or 0
         reasoning = getattr(usage.completion_tokens_details, "reasoning_tokens", None) or 0
     model = last.model
+    openai_attrs = {attr: value for attr, value in (
+        (semconv.OPENAI_RESPONSE_SERVICE_TIER, getattr(last, "service_tier", None)),
+        (semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, getattr(last, "system_fingerprint", None)),
+    ) if value}
     span.set_attributes({
+        **openai_attrs,
         semconv.GEN_AI_RESPONSE_ID: last.id,
         semconv.GEN_AI_RESPONSE_MODEL: model,
         semconv.GEN_AI_RESPONSE_FINISH_REASONS:
@@ -129,6 +134,9 @@ def _end(span: Span, start: int, metric: dict[str, Any], instruments: Instrument
         semconv.OTEL_LLM_USAGE_COST: _COST,
     })
     ended = {**metric, semconv.GEN_AI_RESPONSE_MODEL: model}
+    if semconv.OPENAI_RESPONSE_SERVICE_TIER in openai_attrs:
+        ended[semconv.OPENAI_RESPONSE_SERVICE_TIER] = openai_attrs[
+            semconv.OPENAI_RESPONSE_SERVICE_TIER]
     instruments.operation_duration.record(
         (now - start) / _NS, ended, context if context is not None else set_span_in_context(span))
     usage_attrs = {**ended, semconv.OTEL_LLM_USAGE_ESTIMATED: False}

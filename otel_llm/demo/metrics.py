@@ -49,6 +49,8 @@ def row_label(attributes: Mapping[str, Any], common: Mapping[str, Any]) -> str:
     model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
     if own.get(semconv.GEN_AI_RESPONSE_MODEL) in (model, None):
         own.pop(semconv.GEN_AI_RESPONSE_MODEL, None)
+    if own.get(semconv.OPENAI_RESPONSE_SERVICE_TIER) == "default":  # only other tiers tell
+        own.pop(semconv.OPENAI_RESPONSE_SERVICE_TIER)
     if own.pop(semconv.OTEL_LLM_USAGE_ESTIMATED, False):
         parts.append("estimated")
     parts.extend(f"{k}={v}" for k, v in sorted(own.items()))

@@ -43,6 +43,7 @@ from otel_llm.devserver.wire import (
     dumps,
     new_id,
     now,
+    served_tier,
 )
 
 __all__ = ["chat_completion", "text_completion"]
@@ -137,7 +138,8 @@ def chat_completion(
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return Reply.stream(
-            _chat_events(cid, created, model, choices, controls.chunk, usage, include_usage)
+            _chat_events(cid, created, model, choices, controls.chunk, usage, include_usage,
+                         served_tier(body))
         )
     return Reply.json(
         {
@@ -147,7 +149,7 @@ def chat_completion(
             "model": model,
             "choices": [_chat_choice(i, c) for i, c in enumerate(choices)],
             "usage": usage,
-            "service_tier": "default",
+            "service_tier": served_tier(body),
             "system_fingerprint": SYSTEM_FINGERPRINT,
         }
     )
@@ -217,13 +219,14 @@ def _chat_events(
     chunk: int,
     usage: dict[str, Any],
     include_usage: bool,
+    tier: str,
 ) -> list[bytes]:
     head = {
         "id": cid,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "service_tier": "default",
+        "service_tier": tier,
         "system_fingerprint": SYSTEM_FINGERPRINT,
     }
     prefix, suffix = _envelope(head, include_usage)

@@ -28,7 +28,7 @@ from otel_llm.devserver.usage import (
     prompt_tokens,
     reasoning_tokens,
 )
-from otel_llm.devserver.wire import ApiError, Reply, dumps, new_id, now, sse_event
+from otel_llm.devserver.wire import ApiError, Reply, dumps, new_id, now, served_tier, sse_event
 
 __all__ = ["response"]
 
@@ -150,7 +150,7 @@ def response(
         "prompt_cache_retention": None,
         "reasoning": {"effort": (body.get("reasoning") or {}).get("effort"), "summary": None},
         "safety_identifier": body.get("safety_identifier"),
-        "service_tier": "default",
+        "service_tier": served_tier(body),
         "store": body.get("store", True),
         "temperature": body.get("temperature", 1.0),
         "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "dumps",
     "new_id",
     "now",
+    "served_tier",
     "sse_data",
     "sse_event",
 ]
@@ -111,3 +112,9 @@ class ApiError(Exception):
             }
         }
         return Reply.json(body, status=self.status, headers=dict(self.headers))
+
+
+def served_tier(body: Mapping[str, Any]) -> str:
+    """The ``service_tier`` a reply reports: the requested tier, ``default`` for ``auto``/none."""
+    tier = body.get("service_tier")
+    return tier if tier in ("flex", "priority", "scale", "default") else "default"

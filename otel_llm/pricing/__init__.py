@@ -26,8 +26,32 @@ __all__ = [
     "PriceTable",
     "default_price_table",
     "load_price_table",
+    "price_key",
     "usage_cost",
 ]
+
+#: Well-known providers with prices of their own, as the conventions name them
+#: (``gen_ai.provider.name``) or LangChain's ``ls_provider`` does.
+_OWN_PRICES = frozenset({
+    "anthropic", "aws.bedrock", "bedrock", "amazon_bedrock", "azure.ai.inference", "cohere",
+    "deepseek", "gcp.gemini", "gcp.vertex_ai", "gcp.gen_ai", "google_genai", "google_vertexai",
+    "groq", "ibm.watsonx.ai", "mistral_ai", "mistralai", "perplexity", "x_ai", "xai",
+})
+
+
+def price_key(model: str, provider: str | None) -> str:
+    """The name a run is priced under: prices follow the provider.
+
+    The shipped table's plain names are OpenAI's prices (Azure OpenAI's too), so
+    a run of a well-known other provider (``deepseek``, ``groq``, ``x_ai``, ...)
+    is looked up as ``provider/model`` and has a price only if the table (or
+    your overrides) has that entry: such a provider serving a model called
+    ``gpt-4o`` is not billed at OpenAI's price. Other names (``openai``, Azure,
+    unknown or custom providers) are looked up as the model's plain name.
+    """
+    if provider is None or provider.lower() not in _OWN_PRICES:
+        return model
+    return f"{provider}/{model}"
 
 
 def usage_cost(model: str, usage: TokenUsage, table: PriceTable | None = None) -> float | None:

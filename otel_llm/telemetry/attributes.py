@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from otel_llm import semconv
 from otel_llm.schema import LS_MODEL_NAME, LS_MODEL_TYPE, LS_PROVIDER
-from otel_llm.usage import TokenUsage
+from otel_llm.usage import IMAGE_SIZE_GUESSED_KEY, TokenUsage
 
 __all__ = [
     "AGENT_CLASSES",
@@ -20,6 +20,8 @@ __all__ = [
     "llm_operation",
     "llm_request_attributes",
     "llm_response_attributes",
+    "metric_service_tier",
+    "output_type_of",
     "provider_name",
     "run_name",
     "server_attributes",
@@ -156,7 +158,46 @@ def llm_request_attributes(
         attrs[semconv.GEN_AI_REQUEST_CHOICE_COUNT] = n
     if params.get("stream") is True:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
+    attrs.update(_format_attributes(operation, params))
     return attrs, model
+
+
+def _format_attributes(operation: str, params: Mapping[str, Any]) -> Attributes:
+    """Output type, embeddings dimensions/encodings and the requested OpenAI service tier."""
+    attrs: Attributes = {}
+    tier = params.get("service_tier")
+    if isinstance(tier, str) and tier and tier != "auto":  # conditionally required: not auto
+        attrs[semconv.OPENAI_REQUEST_SERVICE_TIER] = tier
+    if operation == semconv.OP_EMBEDDINGS:
+        dimensions = params.get("dimensions")
+        if _is_int(dimensions):
+            attrs[semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
+        encoding = params.get("encoding_format")
+        if isinstance(encoding, str) and encoding:
+            attrs[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+        return attrs
+    output_type = output_type_of(params.get("response_format"))
+    if output_type is not None:
+        attrs[semconv.GEN_AI_OUTPUT_TYPE] = output_type
+    return attrs
+
+
+def output_type_of(response_format: Any) -> str | None:
+    """``gen_ai.output.type`` of a ``response_format`` (Chat) or ``text.format`` (Responses).
+
+    ``text`` -> ``text``; ``json_object`` / ``json_schema`` (or a pydantic class,
+    as ``parse()`` takes) -> ``json``; nothing named -> None (the attribute is
+    conditionally required only when the request names a format).
+    """
+    if isinstance(response_format, type):
+        return semconv.OUTPUT_TYPE_JSON
+    kind = response_format.get("type") if isinstance(response_format, Mapping) else (
+        getattr(response_format, "type", None))
+    if kind == "text":
+        return semconv.OUTPUT_TYPE_TEXT
+    if kind in ("json_object", "json_schema"):
+        return semconv.OUTPUT_TYPE_JSON
+    return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -198,10 +239,27 @@ def llm_response_attributes(response: Any) -> Attributes:
     reasons = [r for r in (finish_reason(g) for g in generations) if r]
     if reasons:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+    for attr, key in ((semconv.OPENAI_RESPONSE_SERVICE_TIER, "service_tier"),
+                      (semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, "system_fingerprint")):
+        value = _first_str(llm_output.get(key), first_meta.get(key))
+        if value:
+            attrs[attr] = value
+    if llm_output.get(IMAGE_SIZE_GUESSED_KEY) is True:
+        attrs[semconv.OTEL_LLM_USAGE_IMAGE_SIZE_GUESSED] = True
     base_url = llm_output.get("base_url")
     if isinstance(base_url, str) and base_url:
         attrs.update(server_attributes(base_url))
     return attrs
+
+
+def metric_service_tier(tier: Any) -> str | None:
+    """``openai.response.service_tier`` for metric points: a known tier, else ``_OTHER``.
+
+    A compatible server may put anything there; metric series must stay bounded.
+    """
+    if not isinstance(tier, str) or not tier:
+        return None
+    return tier if tier in semconv.OPENAI_SERVICE_TIERS else semconv.PROVIDER_OTHER
 
 
 def finish_reason(generation: Any) -> str | None:

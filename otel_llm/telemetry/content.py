@@ -18,6 +18,7 @@ from itertools import chain, islice
 from typing import Any
 
 from otel_llm.errors import ConfigurationError
+from otel_llm.schema import INSTRUCTIONS_KEY
 from otel_llm.settings import CAPTURE_MESSAGE_CONTENT
 from otel_llm.telemetry.attributes import finish_reason
 from otel_llm.telemetry.encoder import encode_json, text_of
@@ -167,20 +168,23 @@ def _heads(max_bytes: int) -> tuple[int, int]:
 def chat_input(
     batches: Sequence[Sequence[Any]], max_bytes: int
 ) -> tuple[list[Any], list[dict[str, Any]]]:
-    """``(system instruction parts, input messages)``: leading system messages are instructions.
+    """``(system instruction parts, input messages)``, of the head ``max_bytes`` can hold.
 
-    Only the head that ``max_bytes`` can hold is shaped.
+    System messages of the chat history stay in the input messages, as the
+    conventions ask; only instructions given apart from it (a system message
+    marked with ``INSTRUCTIONS_KEY``, e.g. Responses ``instructions``) are
+    system instructions.
     """
     head, parts = _heads(max_bytes)
-    messages = list(islice(chain.from_iterable(batches), head))
     instructions: list[Any] = []
-    start = 0
-    for message in messages:
-        if getattr(message, "type", None) != "system":
-            break
-        instructions.extend(_parts(getattr(message, "content", ""), parts))
-        start += 1
-    return instructions, [_message(m, parts) for m in messages[start:]]
+    inputs: list[dict[str, Any]] = []
+    for message in islice(chain.from_iterable(batches), head):
+        extra = getattr(message, "additional_kwargs", None)
+        if isinstance(extra, Mapping) and extra.get(INSTRUCTIONS_KEY) is True:
+            instructions.extend(_parts(getattr(message, "content", ""), parts))
+        else:
+            inputs.append(_message(message, parts))
+    return instructions, inputs
 
 
 def prompt_input(prompts: Sequence[str], max_bytes: int) -> list[dict[str, Any]]:

@@ -144,11 +144,18 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         gap_every = parse_chunk_metrics(chunk_metrics)
         self._clock = clock
         self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
-        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(_SCOPE, _VERSION)
-        meter = (meter_provider or metrics.get_meter_provider()).get_meter(_SCOPE, _VERSION)
+        schema = semconv.SCHEMA_URL
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
+            _SCOPE, _VERSION, schema_url=schema
+        )
+        meter = (meter_provider or metrics.get_meter_provider()).get_meter(
+            _SCOPE, _VERSION, schema_url=schema
+        )
         instruments = Instruments(meter)
         events = (
-            (logger_provider or get_logger_provider()).get_logger(_SCOPE, _VERSION)
+            (logger_provider or get_logger_provider()).get_logger(
+                _SCOPE, _VERSION, schema_url=schema
+            )
             if self._capture.as_event
             else None
         )

@@ -11,6 +11,7 @@ from array import array
 from typing import Any
 
 from otel_llm import semconv
+from otel_llm.pricing import price_key
 from otel_llm.telemetry import attributes as attrs_of
 from otel_llm.telemetry.capture import ContentCapture
 from otel_llm.telemetry.guard import FailureLog
@@ -62,8 +63,14 @@ class LLMRecorder:
         span_attrs = dict(response_attrs)  # one set_attributes: each call takes the span's lock
         metric_attrs = run.metric_attrs
         response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
-        if response_model:
-            metric_attrs = {**metric_attrs, semconv.GEN_AI_RESPONSE_MODEL: response_model}
+        tier = attrs_of.metric_service_tier(
+            response_attrs.get(semconv.OPENAI_RESPONSE_SERVICE_TIER))
+        if response_model or tier:  # the fingerprint stays off metrics: servers choose it freely
+            metric_attrs = dict(metric_attrs)
+            if response_model:
+                metric_attrs[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+            if tier:
+                metric_attrs[semconv.OPENAI_RESPONSE_SERVICE_TIER] = tier
         try:
             self.instruments.record_end(run, now, metric_attrs)
             usage = usage_from_result(response)
@@ -88,8 +95,9 @@ class LLMRecorder:
         attrs = self.instruments.record_usage(run, usage, metric_attrs)
         if self._cost_fn is None or not isinstance(model, str):
             return None
+        provider = metric_attrs.get(semconv.GEN_AI_PROVIDER_NAME)
         try:
-            cost = self._cost_fn(model, usage)
+            cost = self._cost_fn(price_key(model, provider), usage)
         except Exception as exc:
             self._failures.record("cost_fn", exc)
             return None

@@ -18,6 +18,8 @@ __all__ = [
 ]
 
 #: ``cost_fn(model, usage) -> USD or None`` (None: price unknown, no cost is recorded).
+#: ``model`` is the run's price key (``otel_llm.pricing.price_key``): ``provider/model``
+#: for well-known non-OpenAI providers.
 CostFn = Callable[[str, TokenUsage], "float | None"]
 #: ``"off"``: no chunk events; ``"first"``: the first-token event only; ``"all"``: one
 #: event per chunk; ``N``: the first-token event and one every N chunks.

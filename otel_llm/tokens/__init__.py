@@ -12,10 +12,11 @@ babbage-002, gpt-3.5-turbo-instruct and the embeddings models; o200k_base for
 gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and the o-series. Anything else is counted
 with o200k_base and reported as unknown by :func:`encoding_for`.
 
-What cannot be reproduced: reasoning tokens (hidden), image/audio/file input
-parts, and server-side extras invisible in the response (two recorded
-gpt-4o-mini replies bill one completion token more than their text encodes;
-see ``tests/tokens/test_tokens_accuracy.py``). Rules for tool calls, tool
+Image parts count by OpenAI's published formulas (:mod:`otel_llm.tokens.images`;
+a remote image's size is guessed). What cannot be reproduced: reasoning tokens
+(hidden), audio/file input parts, and server-side extras invisible in the
+response (two recorded gpt-4o-mini replies bill one completion token more than
+their text encodes; see ``tests/tokens/test_tokens_accuracy.py``). Rules for tool calls, tool
 definitions and reasoning-model priming rest on few measurements: the modules
 that implement them say which.
 """

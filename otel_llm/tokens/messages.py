@@ -6,10 +6,12 @@ models, see :class:`~otel_llm.tokens.models.ChatFormat`). Tool calls and tool
 results follow :mod:`otel_llm.tokens.tool_calls`, tool definitions
 :mod:`otel_llm.tokens.functions`.
 
-Not reproducible, hence not counted: image, audio and file parts (their cost
-depends on pixel sizes, detail level and model, which a message does not
-carry) and anything the API adds for features it does not document (e.g.
-built-in tools). Messages with several text parts are counted part by part.
+Image parts add the tokens of OpenAI's published formula for the model
+(:mod:`otel_llm.tokens.images`; a remote URL's size is guessed, and counted in
+``images.guessed`` when the caller passes an ``ImageCount``). Not counted:
+audio and file parts, and anything the API adds for features it does not
+document (e.g. built-in tools). Messages with several text parts are counted
+part by part.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from otel_llm.tokens.functions import (
     render_function_definitions,
     tool_choice_tokens,
 )
+from otel_llm.tokens.images import ImageCount, is_image_part
 from otel_llm.tokens.models import chat_format_for, encoding_name_for
 from otel_llm.tokens.tool_calls import (
     ToolCall,
@@ -54,6 +57,7 @@ class _Message:
     name: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
+    images: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 def count_message_tokens(
@@ -63,6 +67,7 @@ def count_message_tokens(
     *,
     functions: Iterable[Any] | None = None,
     tool_choice: Any = None,
+    images: ImageCount | None = None,
 ) -> int:
     """Prompt tokens OpenAI will bill for ``messages`` sent to ``model``.
 
@@ -70,6 +75,7 @@ def count_message_tokens(
     (ours or LangChain's). ``tools``: the request's ``tools`` (a legacy
     ``functions`` list is accepted there too, or via ``functions``).
     ``tool_choice`` (or legacy ``function_call``) adds what forcing costs.
+    ``images`` (optional) receives the image tokens and how many sizes were guessed.
     """
     enc_name, _ = encoding_name_for(model)
     encode = get_encoding(enc_name).encode_ordinary
@@ -78,6 +84,8 @@ def count_message_tokens(
     defs = function_definitions(tools or ()) + function_definitions(functions or ())
 
     total = fmt.reply_priming
+    if images is None:
+        images = ImageCount()
     names_by_id: dict[str, str] = {}
     system_padded = False
     for raw in messages:
@@ -94,6 +102,7 @@ def count_message_tokens(
             msg.texts = [*msg.texts[:-1], (msg.texts[-1] if msg.texts else "") + "\n"]
             system_padded = True
         content = sum(len(encode(t)) for t in msg.texts if t)
+        content += sum(images.add(part, model) for part in msg.images)
         if msg.tool_calls:
             for call in msg.tool_calls:
                 if call.id:
@@ -142,6 +151,7 @@ def _message(raw: Any) -> _Message:
             name=raw.get("name"),
             tool_calls=parse_tool_calls([*calls_raw, *([function_call] if function_call else [])]),
             tool_call_id=raw.get("tool_call_id"),
+            images=_images(raw.get("content")),
         )
     kind = str(getattr(raw, "type", "") or "")
     role = _ROLES.get(kind) or str(getattr(raw, "role", "") or "")
@@ -157,6 +167,7 @@ def _message(raw: Any) -> _Message:
         name=getattr(raw, "name", None),
         tool_calls=parse_tool_calls([*calls_raw, *([function_call] if function_call else [])]),
         tool_call_id=getattr(raw, "tool_call_id", None),
+        images=_images(getattr(raw, "content", None)),
     )
 
 
@@ -174,3 +185,9 @@ def _texts(content: Any) -> list[str]:
             if isinstance(text, str):
                 out.append(text)
     return out
+
+
+def _images(content: Any) -> list[Mapping[str, Any]]:
+    if content is None or isinstance(content, str):
+        return []
+    return [part for part in content if is_image_part(part)]

@@ -38,9 +38,11 @@ REQUEST = {semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME,
 RESPONSE = {semconv.GEN_AI_RESPONSE_ID, semconv.GEN_AI_RESPONSE_MODEL,
             semconv.GEN_AI_RESPONSE_FINISH_REASONS, semconv.GEN_AI_USAGE_INPUT_TOKENS,
             semconv.GEN_AI_USAGE_OUTPUT_TOKENS, semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-            semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, semconv.OTEL_LLM_USAGE_COST}
+            semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, semconv.OTEL_LLM_USAGE_COST,
+            semconv.OPENAI_RESPONSE_SERVICE_TIER, semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT}
 STREAMED = {semconv.GEN_AI_REQUEST_STREAM, semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK}
-ENDED = REQUEST | {semconv.GEN_AI_RESPONSE_MODEL}  # metric attributes at the end of a call
+# Metric attributes at the end of a call (the devserver reports a service tier).
+ENDED = REQUEST | {semconv.GEN_AI_RESPONSE_MODEL, semconv.OPENAI_RESPONSE_SERVICE_TIER}
 USAGE = ENDED | {semconv.OTEL_LLM_USAGE_ESTIMATED}
 
 

@@ -268,3 +268,15 @@ async def test_async_stream(aclient: openai.AsyncOpenAI) -> None:
     )
     text = "".join([c.choices[0].delta.content or "" async for c in stream])
     assert text == BIRTHDAY
+
+
+def test_service_tier_is_echoed(client: openai.OpenAI) -> None:
+    """The reply reports the requested service tier (``default`` for ``auto`` or none), plain
+    and in every streamed chunk, with the system fingerprint."""
+    flex = client.chat.completions.create(model="gpt-4o-mini", messages=USER, service_tier="flex")
+    assert flex.service_tier == "flex" and flex.system_fingerprint
+    auto = client.chat.completions.create(model="gpt-4o-mini", messages=USER, service_tier="auto")
+    assert auto.service_tier == "default"
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=USER,
+                                                 stream=True, service_tier="priority"))
+    assert {c.service_tier for c in chunks} == {"priority"}

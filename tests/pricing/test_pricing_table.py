@@ -17,7 +17,10 @@ from otel_llm.pricing import (
     PriceTable,
     default_price_table,
     load_price_table,
+    price_key,
+    usage_cost,
 )
+from otel_llm.usage import TokenUsage
 
 REQUIRED = [
     "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
@@ -254,3 +257,17 @@ def test_default_table_is_shared() -> None:
     """default_price_table() builds the table once per process."""
     assert default_price_table() is default_price_table()
     assert isinstance(default_price_table(), PriceTable)
+
+
+def test_prices_follow_the_provider() -> None:
+    """A well-known non-OpenAI provider is priced under ``provider/model``: unpriced unless
+    the table has that entry, never at OpenAI's price for the same model name; OpenAI,
+    Azure and unknown providers use the plain name."""
+    table = load_price_table(overrides={"models": {
+        "deepseek/deepseek-chat": {"input": 0.28, "output": 0.42}}})
+    usage = TokenUsage(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert price_key("deepseek-chat", "deepseek") == "deepseek/deepseek-chat"
+    assert usage_cost(price_key("deepseek-chat", "deepseek"), usage, table) == pytest.approx(0.70)
+    assert usage_cost(price_key("gpt-4o-mini", "groq"), usage, table) is None
+    for provider in ("openai", "azure.ai.openai", "azure", "my-gateway", None):
+        assert price_key("gpt-4o-mini", provider) == "gpt-4o-mini"

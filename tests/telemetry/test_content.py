@@ -11,7 +11,7 @@ import pytest
 
 from otel_llm import semconv
 from otel_llm.errors import ConfigurationError
-from otel_llm.schema import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from otel_llm.schema import INSTRUCTIONS_KEY, AIMessage, HumanMessage, SystemMessage, ToolMessage
 from otel_llm.settings import CAPTURE_MESSAGE_CONTENT
 from otel_llm.telemetry import CaptureMode, OpenTelemetryCallbackHandler
 from otel_llm.telemetry.content import parse_capture_mode
@@ -37,7 +37,7 @@ TOOLS = [
     }
 ]
 CONVERSATION = [
-    SystemMessage("You are terse."),
+    SystemMessage("You are terse.", additional_kwargs={INSTRUCTIONS_KEY: True}),
     HumanMessage("Weather in Paris?"),
     AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}]),
     ToolMessage("18C, sunny", tool_call_id="call_1"),
@@ -109,6 +109,19 @@ def test_argument_overrides_env(otel: InMemoryTelemetry, monkeypatch: pytest.Mon
     """An explicit argument wins over the environment."""
     monkeypatch.setenv(CAPTURE_MESSAGE_CONTENT, "SPAN_ONLY")
     assert otel.handler(capture_content="NO_CONTENT").capture_content is CaptureMode.NO_CONTENT
+
+
+def test_history_system_message_stays_in_input(otel: InMemoryTelemetry) -> None:
+    """A system message of the chat history is an input message, not a system instruction."""
+    handler = otel.handler(capture_content="SPAN_ONLY")
+    run = chat_start(handler, messages=[SystemMessage("Be brief."), HumanMessage("Hi")])
+    handler.on_llm_end(chat_result("Hello"), run_id=run)
+    attrs = otel.span(LLM).attributes or {}
+    assert semconv.GEN_AI_SYSTEM_INSTRUCTIONS not in attrs
+    assert json.loads(str(attrs[semconv.GEN_AI_INPUT_MESSAGES])) == [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Hi"}]},
+    ]
 
 
 def test_span_only_parts_shape(otel: InMemoryTelemetry) -> None:

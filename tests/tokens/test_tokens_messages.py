@@ -64,14 +64,16 @@ def test_name_costs_its_tokens_plus_one() -> None:
     assert extra == count_tokens("example_user", "gpt-4o") + 1
 
 
-def test_content_parts_count_their_text_and_skip_images() -> None:
-    """List content counts text parts; image parts are not reproducible and add nothing."""
+def test_content_parts_count_their_text_and_images() -> None:
+    """List content counts text parts as the plain string; an image part adds its own tokens
+    (a remote one at the assumed size: see test_tokens_images)."""
     text = "Describe this picture in one sentence."
     plain = [{"role": "user", "content": text}]
-    parts = [{"role": "user", "content": [
-        {"type": "text", "text": text},
-        {"type": "image_url", "image_url": {"url": "https://example.invalid/cat.png"}}]}]
+    parts = [{"role": "user", "content": [{"type": "text", "text": text}]}]
+    image = {"type": "image_url", "image_url": {"url": "https://example.invalid/cat.png"}}
+    with_image = [{"role": "user", "content": [*parts[0]["content"], image]}]
     assert count_message_tokens(parts, "gpt-4o") == count_message_tokens(plain, "gpt-4o")
+    assert count_message_tokens(with_image, "gpt-4o") == count_message_tokens(plain, "gpt-4o") + 765
 
 
 def test_arguments_are_counted_as_reserialised() -> None:

@@ -11,8 +11,9 @@ Three ways to attach handlers, combinable without duplicate events:
 Covered: ``chat.completions.create`` (plain and streamed) and ``.parse``,
 legacy ``completions.create``, ``embeddings.create`` and ``responses.create``
 (plain and streamed), on ``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI`` and
-``AsyncAzureOpenAI``. Calls through ``with_raw_response`` /
-``with_streaming_response`` are passed through unobserved.
+``AsyncAzureOpenAI``, called directly or through ``with_raw_response`` /
+``with_streaming_response`` (the caller gets the SDK's response object; see
+``_raw``). ``gen_ai.provider.name`` follows the API host (see ``_providers``).
 
 Events: ``on_chat_model_start`` (chat, Responses) or ``on_llm_start`` (legacy
 completions, embeddings) with ``invocation_params`` and ``ls_*`` metadata; per

@@ -80,12 +80,13 @@ class Accumulator:
 class ChatStream(Accumulator):
     """``chat.completions.create(stream=True)``: text and tool calls per choice."""
 
-    __slots__ = ("_raw_usage", "fingerprint", "finish", "hide_usage", "texts", "tools")
+    __slots__ = ("_raw_usage", "fingerprint", "finish", "hide_usage", "texts", "tier", "tools")
 
     def __init__(self, hide_usage: bool) -> None:
         super().__init__()
         self.hide_usage = hide_usage
         self.fingerprint: str | None = None
+        self.tier: str | None = None
         self.texts: dict[int, list[str]] = {}
         self.tools: dict[int, dict[int, _ToolCall]] = {}
         self.finish: dict[int, str] = {}
@@ -96,6 +97,7 @@ class ChatStream(Accumulator):
             self.response_id = chunk.id
             self.model = chunk.model
             self.fingerprint = getattr(chunk, "system_fingerprint", None)
+            self.tier = getattr(chunk, "service_tier", None)
         usage = chunk.usage
         choices = chunk.choices
         if usage is not None:
@@ -156,7 +158,7 @@ class ChatStream(Accumulator):
             generations.append(ChatGeneration(message=message, generation_info=info))
         return LLMResult(generations=[generations],
                          llm_output=llm_output(usage_dict(self._raw_usage), self.model,
-                                               self.response_id, self.fingerprint))
+                                               self.response_id, self.fingerprint, self.tier))
 
     def output_tokens(self, model: str) -> int:
         total = 0

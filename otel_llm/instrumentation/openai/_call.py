@@ -32,7 +32,8 @@ from otel_llm.tokens import (
     count_prompt_tokens,
     count_tool_call_tokens,
 )
-from otel_llm.usage import USAGE_ESTIMATED_KEY
+from otel_llm.tokens.images import ImageCount
+from otel_llm.usage import IMAGE_SIZE_GUESSED_KEY, USAGE_ESTIMATED_KEY
 
 __all__ = ["Call", "StreamAbandonedError", "internal_error"]
 
@@ -60,13 +61,14 @@ _SERIALIZED_NAME = "OpenAI"
 class Call:
     """The events of one SDK call; ``claim_end`` makes its end happen exactly once."""
 
-    __slots__ = ("_end", "acc", "ended", "pending", "request")
+    __slots__ = ("_end", "acc", "ended", "exhausted", "pending", "request")
 
     def __init__(self, request: Request) -> None:
         self.request = request
         self.pending: Pending = []
         self.acc: Accumulator | None = None
         self.ended = False  # chunks read after the end (a closed stream's buffer) emit nothing
+        self.exhausted = False  # the stream was read to its end (not cut, closed or dropped)
         self._end = threading.Lock()  # acquired once, never released: the end is claimed
 
     # --- start --------------------------------------------------------------------
@@ -124,6 +126,8 @@ class Call:
         """The result of a returned response, or (``None``) of the stream so far."""
         if response is None:
             result = self.acc.result() if self.acc is not None else LLMResult([[]], {})
+            if self.acc is not None and not self.exhausted:
+                _interrupted(result)
         else:
             kind = self.request.endpoint.kind
             if kind in ("chat", "parse"):
@@ -136,21 +140,25 @@ class Call:
                 result = responses_result(response)
         out = result.llm_output
         if out is not None and "token_usage" not in out:
-            usage = self._estimate(result, out.get("model_name"))
+            images = ImageCount()
+            usage = self._estimate(result, out.get("model_name"), images)
             if usage is not None:
                 out["token_usage"] = usage
                 out[USAGE_ESTIMATED_KEY] = True
+                if images.guessed:
+                    out[IMAGE_SIZE_GUESSED_KEY] = True
         return result
 
     # --- usage estimate -------------------------------------------------------------
-    def _estimate(self, result: LLMResult, response_model: Any) -> dict[str, Any] | None:
+    def _estimate(self, result: LLMResult, response_model: Any, images: ImageCount
+                  ) -> dict[str, Any] | None:
         """Usage counted locally, once, when the provider reported none."""
         model = response_model if isinstance(response_model, str) and response_model else (
             self.request.model)
         if not model:
             return None
         try:
-            prompt = self._input_tokens(model)
+            prompt = self._input_tokens(model, images)
             if self.request.endpoint.kind == "embeddings":
                 return {"prompt_tokens": prompt, "total_tokens": prompt}
             completion = (self.acc.output_tokens(model) if self.acc is not None
@@ -161,7 +169,7 @@ class Call:
         return {"prompt_tokens": prompt, "completion_tokens": completion,
                 "total_tokens": prompt + completion}
 
-    def _input_tokens(self, model: str) -> int:
+    def _input_tokens(self, model: str, images: ImageCount) -> int:
         kw = self.request.kwargs
         kind = self.request.endpoint.kind
         if kind == "embeddings":
@@ -177,11 +185,28 @@ class Call:
                      for t in _given_list(kw.get("tools"))
                      if isinstance(t, dict) and t.get("type") == "function"]
             return count_message_tokens(self.request.messages(), model, tools=tools,
-                                        tool_choice=choice)
+                                        tool_choice=choice, images=images)
         return count_message_tokens(
             kw.get("messages") or (), model, tools=_given_list(kw.get("tools")) or None,
             functions=_given_list(kw.get("functions")) or None, tool_choice=choice,
+            images=images,
         )
+
+
+#: Finish reason of an output a stream was cut in the middle of (closed early, or a chunk
+#: left without its finish reason): the conventions' value for "did not finish normally".
+INTERRUPTED = "error"
+
+
+def _interrupted(result: LLMResult) -> None:
+    """Outputs of a stream that did not reach its end finish with ``INTERRUPTED``."""
+    for generations in result.generations:
+        for generation in generations:
+            info = generation.generation_info
+            if info is None:
+                generation.generation_info = {"finish_reason": INTERRUPTED}
+            elif not info.get("finish_reason"):
+                info["finish_reason"] = INTERRUPTED
 
 
 def _given_list(value: Any) -> list[Any]:

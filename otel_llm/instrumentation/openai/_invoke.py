@@ -21,11 +21,9 @@ from otel_llm.callbacks._dispatch import handler_set
 from otel_llm.instrumentation.openai import _suppress
 from otel_llm.instrumentation.openai._call import Call, internal_error
 from otel_llm.instrumentation.openai._endpoints import Endpoint
-from otel_llm.instrumentation.openai._request import (
-    PROVIDER_AZURE,
-    PROVIDER_OPENAI,
-    Request,
-)
+from otel_llm.instrumentation.openai._providers import provider_for
+from otel_llm.instrumentation.openai._raw import observe_async, observe_sync, raw_mode
+from otel_llm.instrumentation.openai._request import Request
 from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
 from otel_llm.instrumentation.openai._stream_usage import (
     StreamUsage,
@@ -40,10 +38,6 @@ __all__ = ["Settings", "invoke_async", "invoke_sync"]
 # Set while an observed call runs the SDK method: a second wrapper of ours met further down
 # (another library's wrapper between a client wrapper and a class wrapper) passes through.
 _OBSERVING: ContextVar[bool] = ContextVar("otel_llm_openai_observing", default=False)
-
-#: The header the SDK's ``with_raw_response``/``with_streaming_response`` wrappers add.
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
-
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -70,6 +64,7 @@ class _Prepared:
     event: tuple[dict[str, Any], list[Any], dict[str, Any]]
     kwargs: dict[str, Any]
     hide_usage: bool
+    raw: bool  # with_raw_response / with_streaming_response: the SDK's response object comes back
 
 
 #: ``id(client) -> (its base_url object, str of it, is Azure)``. Holding the URL object
@@ -93,25 +88,23 @@ def _where(resource: Any) -> tuple[str, bool]:
 
 def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
              manager_cls: type[Any], base_url: str, azure: bool) -> _Prepared | None:
-    extra = kwargs.get("extra_headers")
-    if extra and RAW_RESPONSE_HEADER in extra:
-        return None  # with_raw_response / with_streaming_response: not observed (documented)
     manager = manager_cls.configure(None, list(settings.handlers))
     if not manager.handlers:
         return None
     kind = endpoint.kind
     hide_usage = False
-    if kind == "chat" and kwargs.get("stream") is True:
+    raw = raw_mode(kwargs)  # its caller reads the bytes: the request is sent untouched
+    if kind == "chat" and kwargs.get("stream") is True and not raw:
         given = kwargs.get("stream_options")
         options: dict[str, Any] = dict(given) if isinstance(given, Mapping) else {}
         if "include_usage" not in options and known_to_accept(settings.stream_usage, azure,
                                                               base_url):
             kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
             hide_usage = True
-    request = Request(endpoint, kwargs, base_url, PROVIDER_AZURE if azure else PROVIDER_OPENAI)
+    request = Request(endpoint, kwargs, base_url, provider_for(base_url, azure))
     manager.add_metadata(request.metadata(), inherit=False)
     call = Call(request)
-    return _Prepared(call, manager, call.start_event(), kwargs, hide_usage)
+    return _Prepared(call, manager, call.start_event(), kwargs, hide_usage, raw)
 
 
 def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +123,7 @@ def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource
         internal_error("details", exc)
         return result
     return _suppress.report(hook, endpoint.operation,
-                            PROVIDER_AZURE if azure else PROVIDER_OPENAI, base_url, kwargs, result)
+                            provider_for(base_url, azure), base_url, kwargs, result)
 
 
 def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
@@ -162,6 +155,13 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
         raise
     finally:
         _OBSERVING.reset(observing)
+    if prepared.raw:
+        try:
+            observe_sync(result, run)
+        except Exception as exc:
+            internal_error("raw", exc)
+            run.end()
+        return result
     if isinstance(result, Stream):
         try:
             prepared.call.open_stream(prepared.hide_usage)
@@ -205,6 +205,13 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
         raise
     finally:
         _OBSERVING.reset(observing)
+    if prepared.raw:
+        try:
+            await observe_async(result, run)
+        except Exception as exc:
+            internal_error("raw", exc)
+            await run.end()
+        return result
     if isinstance(result, AsyncStream):
         try:
             prepared.call.open_stream(prepared.hide_usage)

@@ -143,5 +143,10 @@ def wrap_openai(client: Client, callbacks: Sequence[Any] | None = None, *,
             resource = getattr(resource, attr)
         if not isinstance(resource, _class_of(endpoint)):
             continue
-        vars(resource)[endpoint.method] = _instance_wrapper(endpoint, resource, settings)
+        attrs = vars(resource)
+        attrs[endpoint.method] = _instance_wrapper(endpoint, resource, settings)
+        # The SDK caches a resource's raw-response wrappers, bound to the method as it was
+        # when first used: drop them so they are rebuilt around the wrapper just set.
+        attrs.pop("with_raw_response", None)
+        attrs.pop("with_streaming_response", None)
     return client

@@ -17,6 +17,7 @@ from openai import NotGiven, Omit
 
 from otel_llm.instrumentation.openai._endpoints import Endpoint
 from otel_llm.schema import (
+    INSTRUCTIONS_KEY,
     LS_MODEL_NAME,
     LS_MODEL_TYPE,
     LS_PROVIDER,
@@ -28,22 +29,17 @@ from otel_llm.schema import (
 )
 
 __all__ = [
-    "PROVIDER_AZURE",
-    "PROVIDER_OPENAI",
     "Request",
     "field",
     "is_given",
     "tool_call",
 ]
 
-PROVIDER_OPENAI = "openai"
-PROVIDER_AZURE = "azure.ai.openai"
-
 # Request parameters copied into ``invocation_params`` (never message content).
 _PARAMS = (
     "model", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "n",
     "frequency_penalty", "presence_penalty", "stream", "tools", "tool_choice", "response_format",
-    "reasoning_effort", "parallel_tool_calls", "dimensions", "encoding_format",
+    "reasoning_effort", "parallel_tool_calls", "dimensions", "encoding_format", "service_tier",
 )
 _PROMPT_SEPARATOR = "\n\n"
 
@@ -165,7 +161,7 @@ def responses_messages(instructions: Any, items: Any) -> list[BaseMessage]:
     """A Responses API ``instructions`` + ``input`` as chat messages."""
     out: list[BaseMessage] = []
     if isinstance(instructions, str) and instructions:
-        out.append(SystemMessage(content=instructions))
+        out.append(SystemMessage(content=instructions, additional_kwargs={INSTRUCTIONS_KEY: True}))
     if isinstance(items, str):
         out.append(HumanMessage(content=items))
         return out

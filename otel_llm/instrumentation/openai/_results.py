@@ -56,7 +56,7 @@ def responses_usage(usage: Any) -> dict[str, Any] | None:
 
 
 def llm_output(usage: dict[str, Any] | None, model: Any, response_id: Any,
-               fingerprint: Any = None) -> dict[str, Any]:
+               fingerprint: Any = None, service_tier: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if usage is not None:
         out["token_usage"] = usage
@@ -66,6 +66,8 @@ def llm_output(usage: dict[str, Any] | None, model: Any, response_id: Any,
         out["id"] = response_id
     if fingerprint:
         out["system_fingerprint"] = fingerprint
+    if service_tier:
+        out["service_tier"] = service_tier
     return out
 
 
@@ -88,7 +90,8 @@ def chat_result(response: Any) -> LLMResult:
     return LLMResult(
         generations=[generations],
         llm_output=llm_output(usage_dict(response.usage), response.model, response.id,
-                              getattr(response, "system_fingerprint", None)),
+                              getattr(response, "system_fingerprint", None),
+                              getattr(response, "service_tier", None)),
     )
 
 
@@ -140,5 +143,5 @@ def responses_result(response: Any) -> LLMResult:
     return LLMResult(
         generations=[[generation]],
         llm_output=llm_output(responses_usage(field(response, "usage")), field(response, "model"),
-                              field(response, "id")),
+                              field(response, "id"), None, field(response, "service_tier")),
     )

@@ -44,6 +44,7 @@ def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
     except BaseException as exc:
         run.fail(exc)
         raise
+    call.exhausted = True
     run.end()
 
 
@@ -65,6 +66,7 @@ async def _atraced(stream: Any, run: AsyncRun) -> AsyncIterator[Any]:
     except BaseException as exc:
         await run.fail(exc)
         raise
+    call.exhausted = True
     await run.end()
 
 

@@ -35,7 +35,7 @@ DetailsHook = Callable[[dict[str, Any]], None]
 #: Keys a details dict may carry (a key is left out when its value is unknown).
 DETAIL_KEYS = (
     "operation",  # "chat.completions.create", "embeddings.create", ...
-    "provider",  # "openai" or "azure.ai.openai"
+    "provider",  # "openai", "azure.ai.openai", or the API host's provider ("deepseek", ...)
     "base_url",
     "server.address",
     "server.port",

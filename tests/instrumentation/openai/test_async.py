@@ -149,3 +149,38 @@ async def test_async_abandoned_stream_reaches_async_handlers(aclient: openai.Asy
     del stream
     gc.collect()
     assert handler.hooks == ["chat_start", "error"]
+
+
+class CallerBug(Exception):
+    """The caller's own exception, raised while it iterates a stream."""
+
+
+async def test_async_caller_exception_inside_with(aclient: openai.AsyncOpenAI,
+                                                  instrumented: Recorder) -> None:
+    """Async: the caller raises inside `async with`: its exception reaches it unchanged and
+    the run ends once, on_llm_end with what arrived, the output finishing with "error"."""
+    bug = CallerBug("caller bug")
+    with pytest.raises(CallerBug) as info:
+        async with await _stream(aclient) as stream:
+            async for _ in stream:
+                if len(instrumented.tokens) == 2:
+                    raise bug
+    assert info.value is bug
+    end = await _settled(instrumented)
+    assert end.hook == "end"
+    assert end.payload.generations[0][0].generation_info == {"finish_reason": "error"}
+
+
+async def test_async_caller_exception_without_with_is_abandoned(
+        aclient: openai.AsyncOpenAI, instrumented: Recorder) -> None:
+    """Async: the caller raises while iterating a stream it never closes: one end,
+    StreamAbandonedError, once the stream is dropped."""
+    async def consume() -> None:
+        async for _ in await _stream(aclient):
+            if len(instrumented.tokens) == 2:
+                raise CallerBug("caller bug")
+
+    with pytest.raises(CallerBug):
+        await consume()
+    end = await _settled(instrumented)
+    assert end.hook == "error" and isinstance(end.payload, StreamAbandonedError)

@@ -205,14 +205,6 @@ def test_internal_error_in_a_chunk_keeps_the_stream(client: openai.OpenAI,
     assert instrumented.assert_one_run_ended_once().hook == "end"
 
 
-def test_raw_response_calls_pass_through(client: openai.OpenAI, instrumented: Recorder
-                                         ) -> None:
-    """with_raw_response calls are not observed (documented limit) and behave as without us."""
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=USER)
-    assert raw.parse().choices
-    assert instrumented.hooks == []
-
-
 def test_foreign_wrapper_on_top_never_doubles_events(client: openai.OpenAI) -> None:
     """Another library wrapping Completions.create on top of ours: uninstrument cannot remove
     ours (it is left passing through) and instrumenting again still gives one run per call."""

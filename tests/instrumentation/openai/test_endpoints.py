@@ -6,7 +6,13 @@ import json
 
 import openai
 
-from otel_llm.schema import LS_MODEL_TYPE, GenerationChunk, HumanMessage, SystemMessage
+from otel_llm.schema import (
+    INSTRUCTIONS_KEY,
+    LS_MODEL_TYPE,
+    GenerationChunk,
+    HumanMessage,
+    SystemMessage,
+)
 from otel_llm.usage import USAGE_ESTIMATED_KEY
 
 from .support import Recorder
@@ -85,7 +91,8 @@ def test_responses_plain(client: openai.OpenAI, instrumented: Recorder) -> None:
     result = client.responses.create(model="gpt-4.1-nano", instructions="Be brief.",
                                      input="Hello there", max_output_tokens=40)
     start = instrumented.only("chat_start")
-    assert start.payload == [[SystemMessage(content="Be brief."),
+    assert start.payload == [[SystemMessage(content="Be brief.",
+                                            additional_kwargs={INSTRUCTIONS_KEY: True}),
                               HumanMessage(content="Hello there")]]
     assert start.kwargs["invocation_params"]["max_tokens"] == 40
     end = instrumented.assert_one_run_ended_once()
@@ -101,7 +108,7 @@ def test_responses_plain(client: openai.OpenAI, instrumented: Recorder) -> None:
             "completion_tokens_details": {
                 "reasoning_tokens": usage.output_tokens_details.reasoning_tokens},
         },
-        "model_name": result.model, "id": result.id,
+        "model_name": result.model, "id": result.id, "service_tier": result.service_tier,
     }
 
 

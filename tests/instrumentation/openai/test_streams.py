@@ -64,7 +64,8 @@ def test_context_manager_ends_once(client: openai.OpenAI, instrumented: Recorder
 
 def test_break_inside_context_manager_ends_with_partial_result(
         client: openai.OpenAI, instrumented: Recorder) -> None:
-    """Leaving a `with` block mid-stream closes it: on_llm_end with what arrived."""
+    """Leaving a `with` block mid-stream closes it: on_llm_end with what arrived, the
+    output's finish reason "error" (it did not finish)."""
     with _stream(client) as stream:
         for i, _ in enumerate(stream):
             if i == 3:
@@ -73,7 +74,7 @@ def test_break_inside_context_manager_ends_with_partial_result(
     assert end.hook == "end"
     [[generation]] = end.payload.generations
     assert generation.text == "".join(instrumented.tokens) and len(instrumented.tokens) == 3
-    assert generation.generation_info == {"finish_reason": None}
+    assert generation.generation_info == {"finish_reason": "error"}
 
 
 def test_early_close_ends_once(client: openai.OpenAI, recorder: Recorder) -> None:
@@ -180,3 +181,41 @@ def test_sdk_stream_helper_left_early_ends_once_when_dropped(client: openai.Open
     assert instrumented.ends() == []
     del stream
     assert isinstance(_settled(instrumented).payload, StreamAbandonedError)
+
+
+class CallerBug(Exception):
+    """The caller's own exception, raised while it iterates a stream."""
+
+
+def test_caller_exception_inside_with_ends_with_what_arrived(client: openai.OpenAI,
+                                                             instrumented: Recorder) -> None:
+    """The caller raises while iterating inside `with`: its exception reaches it unchanged,
+    the block closes the stream and the run ends once, on_llm_end with the chunks read, the
+    output finishing with "error" (as a stream closed early; README: Existing openai code)."""
+    bug = CallerBug("caller bug")
+    with pytest.raises(CallerBug) as info, _stream(client) as stream:
+        for i, _ in enumerate(stream):
+            if i == 3:
+                raise bug
+    assert info.value is bug
+    end = _settled(instrumented)
+    assert end.hook == "end"
+    [[generation]] = end.payload.generations
+    assert generation.text == "".join(instrumented.tokens) and len(instrumented.tokens) == 3
+    assert generation.generation_info == {"finish_reason": "error"}
+
+
+def test_caller_exception_without_with_is_abandoned(client: openai.OpenAI,
+                                                    instrumented: Recorder) -> None:
+    """The caller raises while iterating a stream it never closes (no `with`): its exception
+    reaches it unchanged and the run ends once, StreamAbandonedError, when the stream is
+    dropped (here as the exception leaves the loop that held it)."""
+    def consume() -> None:
+        for i, _ in enumerate(_stream(client)):
+            if i == 3:
+                raise CallerBug("caller bug")
+
+    with pytest.raises(CallerBug):
+        consume()
+    end = _settled(instrumented)
+    assert end.hook == "error" and isinstance(end.payload, StreamAbandonedError)

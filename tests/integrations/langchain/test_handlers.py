@@ -67,14 +67,18 @@ def test_azure_model_maps_to_azure_provider(otel: InMemoryTelemetry,
 
 def test_content_capture_with_langchain_objects(otel: InMemoryTelemetry,
                                                 chat_model: ModelFactory) -> None:
-    """Opt-in content from LangChain's messages: system instructions, the user message, tool
-    definitions, the model's tool call, and the tool's ToolMessage result."""
+    """Opt-in content from LangChain's messages: the history's system message and the user
+    message (both input messages), tool definitions, the model's tool call, and the tool's
+    ToolMessage result."""
     forwarder = LangChainCallbackHandler([otel.handler(capture_content="SPAN_ONLY")])
     out = rag_tool_chain(chat_model("gpt-4o-mini")).invoke("lilies",
                                                            config={"callbacks": [forwarder]})
     chat = otel.span("chat gpt-4o-mini").attributes or {}
     inputs = json.loads(chat[semconv.GEN_AI_INPUT_MESSAGES])
-    assert inputs == [{"role": "user", "parts": [{"type": "text", "content": "lilies"}]}]
+    assert [m["role"] for m in inputs] == ["system", "user"]
+    assert "lilies come in red" in inputs[0]["parts"][0]["content"]
+    assert inputs[1] == {"role": "user", "parts": [{"type": "text", "content": "lilies"}]}
+    assert semconv.GEN_AI_SYSTEM_INSTRUCTIONS not in chat
     [tool_def] = json.loads(chat[semconv.GEN_AI_TOOL_DEFINITIONS])
     assert tool_def["name"] == "flower_price"
     [call] = json.loads(chat[semconv.GEN_AI_OUTPUT_MESSAGES])[0]["parts"]

@@ -58,7 +58,10 @@ def test_rag_chain_with_tool_is_one_tree(otel: InMemoryTelemetry, chat_model: Mo
     call = json.loads(chat[semconv.GEN_AI_OUTPUT_MESSAGES])[0]["parts"][0]
     assert tool[semconv.GEN_AI_TOOL_CALL_ID] == call["id"] == out[0].tool_call_id
     assert tool[semconv.GEN_AI_TOOL_CALL_RESULT] == out[0].content
-    assert "tulips come in red" in chat[semconv.GEN_AI_SYSTEM_INSTRUCTIONS]
+    history = json.loads(chat[semconv.GEN_AI_INPUT_MESSAGES])  # its system message stays there
+    assert history[0]["role"] == "system"
+    assert "tulips come in red" in history[0]["parts"][0]["content"]
+    assert semconv.GEN_AI_SYSTEM_INSTRUCTIONS not in chat
     assert len(spans) == 10  # nothing twice, nothing left open
 
 
