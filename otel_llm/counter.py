@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from otel_llm.callbacks import _llm_runs
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.callbacks.context import scoped_callbacks
 from otel_llm.pricing import PriceTable, usage_cost
@@ -135,14 +136,17 @@ class TokenCounter(BaseCallbackHandler):
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      **kwargs: Any) -> None:
         if not self.closed:
+            kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
             self._remember_model(run_id, kwargs)
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]], *,
                             run_id: UUID, **kwargs: Any) -> None:
         if not self.closed:
+            kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
             self._remember_model(run_id, kwargs)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        _llm_runs.fail(run_id)
         with self._lock:
             self._models.pop(run_id, None)
             if not self.closed:
@@ -151,6 +155,8 @@ class TokenCounter(BaseCallbackHandler):
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             requested = self._models.pop(run_id, None)
+        if requested is not None:  # only a run it saw start: the recorders of a run are counted
+            response = _llm_runs.end(run_id, response)
         if self.closed:
             return
         llm_output = getattr(response, "llm_output", None) or {}

@@ -12,11 +12,17 @@ context, ``threading.Thread.start`` runs the new thread in a copy of that
 context; with no scope open it behaves exactly as before. Work handed to an
 already running pool worker does not carry the context: submit
 ``contextvars.copy_context().run`` or use ``asyncio.to_thread``.
+
+LangChain: the handlers join LangChain's runs too (its configure hook, see
+``otel_llm.integrations.langchain._instrument``), registered when a scope is
+entered in a process that has loaded LangChain's callback managers (importing
+any LangChain model or chain does), so nothing of LangChain is imported here.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -25,6 +31,8 @@ from contextvars import ContextVar
 from typing import Any
 
 __all__ = ["scoped_callbacks", "scoped_handlers"]
+
+logger = logging.getLogger("otel_llm.callbacks")
 
 
 class _Scope:
@@ -57,6 +65,11 @@ def scoped_callbacks(*handlers: Any) -> Iterator[None]:
     scope = _Scope(handlers)
     before = _SCOPES.get()
     token = _SCOPES.set((*before, scope))
+    if _LANGCHAIN_MANAGERS in sys.modules:
+        try:
+            _join_langchain()
+        except Exception:  # never into the caller's block: LangChain runs just miss the scope
+            logger.warning("could not register scoped handlers with LangChain", exc_info=True)
     try:
         yield
     finally:
@@ -65,6 +78,16 @@ def scoped_callbacks(*handlers: Any) -> Iterator[None]:
             _SCOPES.reset(token)
         except ValueError:  # exited in another context (e.g. a generator closed elsewhere)
             _SCOPES.set(before)
+
+
+_LANGCHAIN_MANAGERS = "langchain_core.callbacks.manager"
+
+
+def _join_langchain() -> None:
+    """Enough LangChain configure hooks for every handler scoped here (registered once)."""
+    from otel_llm.integrations.langchain._instrument import ambient, ensure_hooks
+
+    ensure_hooks(len(ambient()))
 
 
 _installed = threading.Event()

@@ -18,6 +18,7 @@ from openai.lib.azure import BaseAzureClient
 
 from otel_llm.callbacks import AsyncCallbackManager, CallbackManager
 from otel_llm.callbacks._dispatch import handler_set
+from otel_llm.callbacks.context import scoped_handlers
 from otel_llm.instrumentation.openai import _suppress
 from otel_llm.instrumentation.openai._call import Call, internal_error
 from otel_llm.instrumentation.openai._endpoints import Endpoint
@@ -92,11 +93,14 @@ def _where(resource: Any) -> tuple[str, bool]:
 
 
 def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
-             manager_cls: type[Any], base_url: str, azure: bool) -> _Prepared | None:
+             manager_cls: type[Any], base_url: str, azure: bool,
+             owned: set[type] | None) -> _Prepared | None:
     extra = kwargs.get("extra_headers")
     if extra and RAW_RESPONSE_HEADER in extra:
         return None  # with_raw_response / with_streaming_response: not observed (documented)
     manager = manager_cls.configure(None, list(settings.handlers))
+    if owned:  # a framework run serves these classes already (partial suppression)
+        manager.set_handlers([h for h in manager.handlers if type(h) not in owned])
     if not manager.handlers:
         return None
     kind = endpoint.kind
@@ -133,20 +137,34 @@ def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource
                             PROVIDER_AZURE if azure else PROVIDER_OPENAI, base_url, kwargs, result)
 
 
+def _owned(suppression: _suppress.Suppression, settings: Settings) -> set[type] | None:
+    """The classes to leave out, or None when the framework run serves every handler here."""
+    owned = suppression.owned
+    if owned is None:
+        return None
+    for h in (*settings.handlers, *scoped_handlers()):
+        if type(h) not in owned:
+            return owned
+    return None
+
+
 def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
     if _OBSERVING.get():
         return original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
-    suppressed = _suppress.active()
-    if suppressed is not None:
-        result = original(resource, *args, **kwargs)
-        if suppressed[0] is not None:
-            result = _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
-        return result
+    suppression = _suppress.current()
+    owned = None
+    if suppression is not None:
+        owned = _owned(suppression, settings)
+        if owned is None:
+            result = original(resource, *args, **kwargs)
+            if suppression.hook is not None:
+                result = _report_suppressed(suppression.hook, endpoint, resource, kwargs, result)
+            return result
     try:
         base_url, azure = _where(resource)
-        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure)
+        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure, owned)
     except Exception as exc:
         internal_error("start", exc)
         prepared = None
@@ -179,17 +197,21 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
     if _OBSERVING.get():
         return await original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
-    suppressed = _suppress.active()
-    if suppressed is not None:
-        result = await original(resource, *args, **kwargs)
-        if suppressed[0] is not None:
-            result = _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
-        return result
+    suppression = _suppress.current()
+    owned = None
+    if suppression is not None:
+        owned = _owned(suppression, settings)
+        if owned is None:
+            result = await original(resource, *args, **kwargs)
+            if suppression.hook is not None:
+                result = _report_suppressed(suppression.hook, endpoint, resource, kwargs, result)
+            return result
     try:
         base_url, azure = _where(resource)
         if kwargs.get("stream") is True and needs_probe(settings.stream_usage, azure, base_url):
             await asyncio.to_thread(probe, base_url)  # once per base URL, off the event loop
-        prepared = _prepare(endpoint, kwargs, settings, AsyncCallbackManager, base_url, azure)
+        prepared = _prepare(endpoint, kwargs, settings, AsyncCallbackManager, base_url,
+                            azure, owned)
     except Exception as exc:
         internal_error("start", exc)
         prepared = None

@@ -13,6 +13,13 @@ A framework whose run starts in one callback and ends in another (LangChain:
 uses :func:`begin` and closes the returned :class:`Suppression` from wherever
 the run ends: a closed suppression no longer suppresses, even in a context that
 still holds it because resetting there was impossible.
+
+A suppression may be *partial*: ``owned`` names the handler classes the framework
+run already delivers the call to (LangChain's run has an OpenTelemetry handler
+and a token counter, say). The SDK layer then leaves out only its handlers of
+those classes and still serves the others (an OpenTelemetry handler given to
+``instrument_openai()`` while only a counter watches the LangChain run), so no
+handler sees a call twice and none loses it. ``owned=None`` suppresses everything.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from urllib.parse import urlsplit
 from otel_llm.instrumentation.openai._call import internal_error, logger
 from otel_llm.instrumentation.openai._streams import peek
 
-__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "report", "suppress"]
+__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "current", "report",
+           "suppress"]
 
 #: ``on_details(details)``: called with SDK-level facts of a suppressed call.
 DetailsHook = Callable[[dict[str, Any]], None]
@@ -51,10 +59,12 @@ DETAIL_KEYS = (
 class Suppression:
     """One open suppression; :meth:`close` works from any context, any number of times."""
 
-    __slots__ = ("_token", "hook", "open", "prev")
+    __slots__ = ("_token", "hook", "open", "owned", "prev")
 
-    def __init__(self, hook: DetailsHook | None, prev: Suppression | None) -> None:
+    def __init__(self, hook: DetailsHook | None, prev: Suppression | None,
+                 owned: set[type] | None = None) -> None:
         self.hook = hook
+        self.owned = owned  # None: every handler; else the classes the framework serves
         self.prev = prev  # the innermost suppression open when this one began
         self.open = True
         self._token = _SUPPRESSED.set(self)
@@ -79,9 +89,12 @@ def _innermost() -> Suppression | None:
     return entry
 
 
-def begin(on_details: DetailsHook | None = None) -> Suppression:
-    """Suppress SDK calls in this context (and tasks/threads started in it) until closed."""
-    return Suppression(on_details, _innermost())
+def begin(on_details: DetailsHook | None = None, owned: set[type] | None = None) -> Suppression:
+    """Suppress SDK calls in this context (and tasks/threads started in it) until closed.
+
+    ``owned`` (mutable until the call is made): only handlers of these classes are left out.
+    """
+    return Suppression(on_details, _innermost(), owned)
 
 
 @contextmanager
@@ -92,6 +105,11 @@ def suppress(on_details: DetailsHook | None = None) -> Iterator[None]:
         yield
     finally:
         suppression.close()
+
+
+def current() -> Suppression | None:
+    """The innermost open suppression here, or None when calls are observed."""
+    return _innermost()
 
 
 def active() -> tuple[DetailsHook | None] | None:
