@@ -154,6 +154,8 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
         return original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
     suppression = _suppress.current()
+    if suppression is None and _suppress._PENDING and endpoint.kind == "completions":
+        suppression = _suppress.claim(kwargs)
     owned = None
     if suppression is not None:
         owned = _owned(suppression, settings)
@@ -198,6 +200,8 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
         return await original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
     suppression = _suppress.current()
+    if suppression is None and _suppress._PENDING and endpoint.kind == "completions":
+        suppression = _suppress.claim(kwargs)
     owned = None
     if suppression is not None:
         owned = _owned(suppression, settings)

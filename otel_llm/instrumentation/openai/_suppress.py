@@ -20,11 +20,19 @@ and a token counter, say). The SDK layer then leaves out only its handlers of
 those classes and still serves the others (an OpenTelemetry handler given to
 ``instrument_openai()`` while only a counter watches the LangChain run), so no
 handler sees a call twice and none loses it. ``owned=None`` suppresses everything.
+
+A framework that starts its run in a task of its own (LangChain's text-completion
+``agenerate`` starts each run inside ``asyncio.gather``) cannot reach the caller's
+context: it says which call it expects instead (:meth:`Suppression.expect`: model
+and prompt), and a completions call made with no suppression in its context claims
+the open suppressions expecting its prompts (:func:`claim`). A direct SDK call with
+the same model and prompt made while such a run is open would be claimed too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,8 +42,8 @@ from urllib.parse import urlsplit
 from otel_llm.instrumentation.openai._call import internal_error, logger
 from otel_llm.instrumentation.openai._streams import peek
 
-__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "current", "report",
-           "suppress"]
+__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "claim", "current",
+           "report", "suppress"]
 
 #: ``on_details(details)``: called with SDK-level facts of a suppressed call.
 DetailsHook = Callable[[dict[str, Any]], None]
@@ -69,13 +77,28 @@ class Suppression:
         self.open = True
         self._token = _SUPPRESSED.set(self)
 
+    def expect(self, model: str, prompt: str) -> None:
+        """Also suppress a completions call for ``prompt`` on ``model`` made in another context."""
+        with _pending_lock:
+            _PENDING.setdefault((model, prompt), []).append(self)
+
     def close(self) -> None:
         self.open = False
+        if _PENDING:
+            with _pending_lock:
+                for key, waiting in list(_PENDING.items()):
+                    if self in waiting:
+                        waiting.remove(self)
+                        if not waiting:
+                            del _PENDING[key]
         if _SUPPRESSED.get() is self:
             # In another context the reset fails; being closed, active() skips it there.
             with contextlib.suppress(ValueError):
                 _SUPPRESSED.reset(self._token)
 
+
+_PENDING: dict[tuple[str, str], list[Suppression]] = {}
+_pending_lock = threading.Lock()
 
 _SUPPRESSED: ContextVar[Suppression | None] = ContextVar(
     "otel_llm_openai_suppressed", default=None
@@ -110,6 +133,25 @@ def suppress(on_details: DetailsHook | None = None) -> Iterator[None]:
 def current() -> Suppression | None:
     """The innermost open suppression here, or None when calls are observed."""
     return _innermost()
+
+
+def claim(kwargs: dict[str, Any]) -> Suppression | None:
+    """The open suppression(s) expecting this completions call's prompts (the first, if any)."""
+    model, prompt = kwargs.get("model"), kwargs.get("prompt")
+    prompts = [prompt] if isinstance(prompt, str) else prompt
+    if not isinstance(model, str) or not isinstance(prompts, list):
+        return None
+    found = None
+    with _pending_lock:
+        for p in prompts:
+            waiting = _PENDING.get((model, p)) if isinstance(p, str) else None
+            if waiting:
+                entry = waiting.pop(0)
+                if not waiting:
+                    del _PENDING[(model, p)]
+                if found is None and entry.open:
+                    found = entry
+    return found
 
 
 def active() -> tuple[DetailsHook | None] | None:

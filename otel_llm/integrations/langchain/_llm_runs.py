@@ -97,12 +97,15 @@ def _open(chat: bool, serialized: dict[str, Any], inputs: Any,
             params = {**params, "base_url": base_url}
             kwargs = {**kwargs, "invocation_params": params}
     run = _Run(kwargs)
+    model = params.get("model") or params.get("model_name") or metadata.get(LS_MODEL_NAME)
+    model = model if isinstance(model, str) else None
     if _ownership.available():
         run.slot = _ownership.CallSlot()
+        if not chat and model and inputs and isinstance(inputs[0], str):
+            run.slot.expect(model, inputs[0])
     if inputs and provider in ESTIMATED_PROVIDERS:
-        model = params.get("model") or params.get("model_name") or metadata.get(LS_MODEL_NAME)
-        run.request = LLMRequest(chat, inputs[0], model if isinstance(model, str) else None,
-                                 params.get("tools") or None, params.get("tool_choice"))
+        run.request = LLMRequest(chat, inputs[0], model, params.get("tools") or None,
+                                 params.get("tool_choice"))
     return run
 
 

@@ -71,6 +71,12 @@ class CallSlot:
         if target is not None:
             target.details = details
 
+    def expect(self, model: str, prompt: str) -> None:
+        """The text completion this run will make, for a run started outside the caller's
+        context (``BaseLLM.agenerate`` starts runs in tasks of its own)."""
+        if self._suppression is not None:
+            self._suppression.expect(model, prompt)
+
     def close(self) -> None:
         self.open = False
         if self._suppression is not None:
