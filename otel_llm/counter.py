@@ -1,8 +1,11 @@
-"""The token and cost counter of the seed: ``with get_openai_callback() as cb:``.
+"""The token and cost counter of the LangChain callbacks tutorial: ``get_openai_callback()``.
 
 A handler scoped to the block with :func:`otel_llm.callbacks.scoped_callbacks`,
 so it counts every LLM run started inside it: in nested calls, asyncio tasks
-(``asyncio.gather``) and threads started there. Nested counters each count
+(``asyncio.gather``) and threads started there, LangChain's runs included with
+no setup (the scope registers with LangChain's configure hook on first use, as
+LangChain's own counter does; a LangChain run's SDK calls are not counted again
+when ``instrument_openai()`` is on). Nested counters each count
 their own block (the outer one includes the inner). Leaving the block closes
 the counter even when the block raised; later events are ignored.
 
@@ -188,5 +191,5 @@ def token_counter(prices: PriceTable | None = None) -> Iterator[TokenCounter]:
         counter.closed = True
 
 
-#: The seed's (and LangChain's) name for :func:`token_counter`.
+#: The tutorial's (and LangChain's) name for :func:`token_counter`.
 get_openai_callback = token_counter

@@ -126,8 +126,12 @@ def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "messages": list(messages)}
 
 
-def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource: Any,
+def _report_suppressed(suppression: _suppress.Suppression, endpoint: Endpoint, resource: Any,
                        kwargs: dict[str, Any], result: Any) -> Any:
+    """A framework-owned call's result, its details handed to the framework's hook."""
+    hook = suppression.hook
+    if hook is None:
+        return result
     try:
         base_url, azure = _where(resource)
     except Exception as exc:
@@ -137,15 +141,19 @@ def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource
                             PROVIDER_AZURE if azure else PROVIDER_OPENAI, base_url, kwargs, result)
 
 
-def _owned(suppression: _suppress.Suppression, settings: Settings) -> set[type] | None:
-    """The classes to leave out, or None when the framework run serves every handler here."""
+def _ownership(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings
+               ) -> tuple[_suppress.Suppression | None, set[type] | None]:
+    """``(suppression, None)`` when a framework run serves every handler here (the call is
+    left alone), ``(None, classes to leave out)`` when it serves some, ``(None, None)`` else."""
+    suppression = _suppress.current(kwargs if endpoint.kind == "completions" else None)
+    if suppression is None:
+        return None, None
     owned = suppression.owned
-    if owned is None:
-        return None
-    for h in (*settings.handlers, *scoped_handlers()):
-        if type(h) not in owned:
-            return owned
-    return None
+    if owned is not None:
+        for h in (*settings.handlers, *scoped_handlers()):
+            if type(h) not in owned:
+                return None, owned
+    return suppression, None
 
 
 def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
@@ -153,17 +161,10 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
     if _OBSERVING.get():
         return original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
-    suppression = _suppress.current()
-    if suppression is None and _suppress._PENDING and endpoint.kind == "completions":
-        suppression = _suppress.claim(kwargs)
-    owned = None
+    suppression, owned = _ownership(endpoint, kwargs, settings)
     if suppression is not None:
-        owned = _owned(suppression, settings)
-        if owned is None:
-            result = original(resource, *args, **kwargs)
-            if suppression.hook is not None:
-                result = _report_suppressed(suppression.hook, endpoint, resource, kwargs, result)
-            return result
+        result = original(resource, *args, **kwargs)
+        return _report_suppressed(suppression, endpoint, resource, kwargs, result)
     try:
         base_url, azure = _where(resource)
         prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure, owned)
@@ -199,17 +200,10 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
     if _OBSERVING.get():
         return await original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
-    suppression = _suppress.current()
-    if suppression is None and _suppress._PENDING and endpoint.kind == "completions":
-        suppression = _suppress.claim(kwargs)
-    owned = None
+    suppression, owned = _ownership(endpoint, kwargs, settings)
     if suppression is not None:
-        owned = _owned(suppression, settings)
-        if owned is None:
-            result = await original(resource, *args, **kwargs)
-            if suppression.hook is not None:
-                result = _report_suppressed(suppression.hook, endpoint, resource, kwargs, result)
-            return result
+        result = await original(resource, *args, **kwargs)
+        return _report_suppressed(suppression, endpoint, resource, kwargs, result)
     try:
         base_url, azure = _where(resource)
         if kwargs.get("stream") is True and needs_probe(settings.stream_usage, azure, base_url):

@@ -130,9 +130,16 @@ def suppress(on_details: DetailsHook | None = None) -> Iterator[None]:
         suppression.close()
 
 
-def current() -> Suppression | None:
-    """The innermost open suppression here, or None when calls are observed."""
-    return _innermost()
+def current(completion: dict[str, Any] | None = None) -> Suppression | None:
+    """The innermost open suppression here, or None when calls are observed.
+
+    ``completion``: a completions call's arguments, claimed by a suppression expecting it
+    (see :meth:`Suppression.expect`) when none is open here.
+    """
+    entry = _innermost()
+    if entry is None and completion is not None and _PENDING:
+        return claim(completion)
+    return entry
 
 
 def claim(kwargs: dict[str, Any]) -> Suppression | None:
