@@ -153,3 +153,17 @@ async def test_legacy_completions_stream_is_estimated_exactly(server: ModelServe
     assert (cb.prompt_tokens, cb.completion_tokens) == \
         (reported.prompt_tokens, reported.completion_tokens)
     assert cb.completion_tokens == 7
+
+
+async def test_nested_counters_each_count_their_own_block(chat_model: ModelFactory) -> None:
+    """Nested get_openai_callback() blocks around LangChain calls, with no setup: the inner
+    counter holds its own call, the outer one both, each equal to the server's usage."""
+    model = chat_model("gpt-4o-mini+len=5")
+    with get_openai_callback() as outer:
+        first = await model.ainvoke("outer question")
+        with get_openai_callback() as inner:
+            second = await model.ainvoke("inner question")
+    assert (inner.prompt_tokens, inner.completion_tokens) == _usage(second)
+    assert (outer.prompt_tokens, outer.completion_tokens) == tuple(
+        a + b for a, b in zip(_usage(first), _usage(second), strict=True))
+    assert (outer.successful_requests, inner.successful_requests) == (2, 1)
