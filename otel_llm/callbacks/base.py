@@ -51,7 +51,6 @@ def _langchain_installed() -> bool:
 LANGCHAIN = _langchain_installed()
 
 
-
 class _Plain:
     """The base of our handler classes when langchain-core is absent."""
 

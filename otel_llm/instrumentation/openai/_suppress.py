@@ -67,7 +67,7 @@ DETAIL_KEYS = (
 class Suppression:
     """One open suppression; :meth:`close` works from any context, any number of times."""
 
-    __slots__ = ("_token", "hook", "open", "owned", "prev")
+    __slots__ = ("_expected", "_token", "hook", "open", "owned", "prev")
 
     def __init__(self, hook: DetailsHook | None, prev: Suppression | None,
                  owned: set[type] | None = None) -> None:
@@ -75,22 +75,26 @@ class Suppression:
         self.owned = owned  # None: every handler; else the classes the framework serves
         self.prev = prev  # the innermost suppression open when this one began
         self.open = True
+        self._expected: tuple[str, str] | None = None
         self._token = _SUPPRESSED.set(self)
 
     def expect(self, model: str, prompt: str) -> None:
         """Also suppress a completions call for ``prompt`` on ``model`` made in another context."""
+        self._expected = (model, prompt)
         with _pending_lock:
-            _PENDING.setdefault((model, prompt), []).append(self)
+            _PENDING.setdefault(self._expected, []).append(self)
 
     def close(self) -> None:
         self.open = False
-        if _PENDING:
+        key = self._expected
+        if key is not None:
+            self._expected = None
             with _pending_lock:
-                for key, waiting in list(_PENDING.items()):
-                    if self in waiting:
-                        waiting.remove(self)
-                        if not waiting:
-                            del _PENDING[key]
+                waiting = _PENDING.get(key)
+                if waiting and self in waiting:
+                    waiting.remove(self)
+                    if not waiting:
+                        del _PENDING[key]
         if _SUPPRESSED.get() is self:
             # In another context the reset fails; being closed, active() skips it there.
             with contextlib.suppress(ValueError):
