@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -182,3 +183,31 @@ def test_our_async_handlers_run_to_completion_in_sync_code(chat_model: ModelFact
                                 config={"callbacks": [recorder]})
     assert recorder.events == [("start", "hello"), ("end", reply.content)]
     assert len(recorder.loops) >= 1
+
+
+class _WaitsForTheLoop(BaseCallbackHandler):
+    """A blocking sync hook: says it started, then waits until the event loop ran a step."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.loop_ran = threading.Event()
+        self.saw_loop_run: bool | None = None
+
+    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+        self.started.set()
+        self.saw_loop_run = self.loop_ran.wait(timeout=10)
+
+
+async def test_our_sync_hooks_never_block_the_event_loop(chat_model: ModelFactory) -> None:
+    """In async code LangChain runs our sync (not run_inline) hooks off the loop: a hook that
+    blocks until the loop has run another task's step once it started sees that step happen
+    (run on the loop, it would wait in vain)."""
+    handler = _WaitsForTheLoop()
+
+    async def other_task() -> None:
+        await asyncio.to_thread(handler.started.wait, 10)
+        handler.loop_ran.set()  # runs on the loop: only if the hook does not hold it
+
+    await asyncio.gather(chat_model().ainvoke("hi", config={"callbacks": [handler]}),
+                         other_task())
+    assert handler.saw_loop_run is True
