@@ -1,42 +1,46 @@
-"""The seed's FileCallbackHandler sample: a prompt chain logged to stdout and to "output.log".
+"""The tutorial's FileCallbackHandler sample: a verbose LLMChain logged to stdout and "output.log".
 
     python examples/03_file_and_stdout_logging.py [output.log]
 
-Model and telemetry: see _setup.py (embedded model server unless OPENAI_API_KEY is set).
+The model: with OPENAI_API_KEY and/or OPENAI_BASE_URL set, the OpenAI API or your
+OpenAI-compatible server; otherwise otel-llm's embedded model server, started here (no key,
+no network). The code is the tutorial's with the imports of today's packages: LLMChain from
+langchain-classic, OpenAI from langchain-openai, FileCallbackHandler from otel_llm.callbacks.
 """
 
-import logging
+import os
 import sys
 
-from _setup import chat_model
-from langchain_core.output_parsers import StrOutputParser
+from langchain_classic.chains import LLMChain
 from langchain_core.prompts import PromptTemplate
+from langchain_openai import OpenAI
+from loguru import logger
 
-from otel_llm import OpenTelemetryCallbackHandler
-from otel_llm.callbacks import FileCallbackHandler, StdOutCallbackHandler
-from otel_llm.integrations.langchain import LangChainCallbackHandler
+from otel_llm import get_openai_callback
+from otel_llm.callbacks import FileCallbackHandler
+from otel_llm.devserver import ModelServer
+
+if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
+    server = ModelServer().start()  # the embedded server, stopped when the process exits
+    os.environ["OPENAI_BASE_URL"] = server.base_url
+    os.environ["OPENAI_API_KEY"] = "sk-embedded"
 
 logfile = sys.argv[1] if len(sys.argv) > 1 else "output.log"
-# The seed used loguru (logger.add(logfile)): its lines go to stderr and to the log file.
-# loguru is not a dependency, so the standard library's logging does the same here.
-logger = logging.getLogger("chain_logging")
-logger.setLevel(logging.INFO)
-for sink in (logging.StreamHandler(), logging.FileHandler(logfile, encoding="utf-8")):
-    sink.setFormatter(logging.Formatter("%(asctime)s | %(levelname)s | %(message)s"))
-    logger.addHandler(sink)
 
+logger.add(logfile, colorize=True, enqueue=True)
 handler = FileCallbackHandler(logfile)
-llm = chat_model()  # the seed's OpenAI(): a completion model then, a chat model now
+
+# The tutorial's OpenAI() defaulted to text-davinci-003, retired since: its successor.
+llm = OpenAI(model="gpt-3.5-turbo-instruct")
 prompt = PromptTemplate.from_template("1 + {number} = ")
 
-# LLMChain(llm=llm, prompt=prompt, callbacks=[handler], verbose=True), today: `prompt | llm`
-# (+ StrOutputParser: the answer as text, as chain.run returned it) with the callbacks passed
-# to every run of the call (so the model's run is logged too). LCEL has no verbose=True, which
-# meant "add a StdOutCallbackHandler": we add ours. Our handlers ride in one forwarder, a
-# LangChain handler; OpenTelemetryCallbackHandler exports spans when _setup configured OTLP.
-# this chain will both print to stdout (StdOutCallbackHandler) and write to the log file
-# without StdOutCallbackHandler, the FileCallbackHandler will still write to the log file
-chain = (prompt | llm | StrOutputParser()).with_config(callbacks=[LangChainCallbackHandler(
-    [handler, StdOutCallbackHandler(), OpenTelemetryCallbackHandler()])])
-answer = chain.invoke({"number": 2})
+# this chain will both print to stdout (because verbose=True) and write to 'output.log'
+# if verbose=False, the FileCallbackHandler will still write to 'output.log'
+chain = LLMChain(llm=llm, prompt=prompt, callbacks=[handler], verbose=True)
+with get_openai_callback() as cb:  # not in the tutorial: the tokens the call used
+    answer = chain.invoke({"number": 2})["text"]  # chain.run(number=2) is deprecated
 logger.info(answer)
+logger.complete()  # enqueue=True: wait until the line is in the file
+print(f"Total Tokens: {cb.total_tokens}")
+print(f"Prompt Tokens: {cb.prompt_tokens}")
+print(f"Completion Tokens: {cb.completion_tokens}")

@@ -1,25 +1,29 @@
-"""The seed's flower-shop handlers: a sync handler prints each streamed token, an async one
+"""The tutorial's flower-shop handlers: a sync handler prints each streamed token, an async one
 pretends to fetch flower data before the answer and to thank the customer after it.
-
-The handlers are the seed's, imports changed to otel_llm.callbacks. LangChain's callbacks=
-takes LangChain handlers, so ours ride in one AsyncLangChainCallbackHandler (the forwarder
-for async code: our async handlers are awaited on this event loop).
 
     python examples/04_flower_shop_streaming.py
 
-Model and telemetry: see _setup.py (embedded model server unless OPENAI_API_KEY is set).
+The handlers are the tutorial's with imports from otel_llm.callbacks; they go straight into
+ChatOpenAI(callbacks=[...]), as LangChain's own would. The model: with OPENAI_API_KEY and/or
+OPENAI_BASE_URL set, the OpenAI API or your server; otherwise the embedded model server.
 """
 
 import asyncio
-from typing import Any, Dict, List  # kept as in the seed
+import os
+from typing import Any, Dict, List  # kept as in the tutorial
 
-from _setup import chat_model
 from langchain_core.messages import HumanMessage
 from langchain_core.outputs import LLMResult
+from langchain_openai import ChatOpenAI
 
-from otel_llm import OpenTelemetryCallbackHandler
+from otel_llm import get_openai_callback
 from otel_llm.callbacks import AsyncCallbackHandler, BaseCallbackHandler
-from otel_llm.integrations.langchain import AsyncLangChainCallbackHandler
+from otel_llm.devserver import ModelServer
+
+if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
+    server = ModelServer().start()  # the embedded server, stopped when the process exits
+    os.environ["OPENAI_BASE_URL"] = server.base_url
+    os.environ["OPENAI_API_KEY"] = "sk-embedded"
 
 
 # 创建同步回调处理器 (a sync handler)
@@ -45,18 +49,19 @@ class MyFlowerShopAsyncHandler(AsyncCallbackHandler):
 
 # 主要的异步函数 (the main async function)
 async def main():
-    flower_shop_chat = chat_model(
+    flower_shop_chat = ChatOpenAI(
+        model="gpt-4o-mini",  # the tutorial relied on the default model of its day
         max_tokens=100,
         streaming=True,
-        callbacks=[AsyncLangChainCallbackHandler([
-            MyFlowerShopSyncHandler(),
-            MyFlowerShopAsyncHandler(),
-            OpenTelemetryCallbackHandler(),  # spans and metrics, exported when configured
-        ])],
+        callbacks=[MyFlowerShopSyncHandler(), MyFlowerShopAsyncHandler()],
     )
-    # 异步生成聊天回复 (generate the chat reply asynchronously)
-    # "Which flowers suit a birthday best? Just name 3, in under 50 characters."
-    await flower_shop_chat.agenerate([[HumanMessage(content="哪种花卉最适合生日?只简单说3种,不超过50字")]])
+    with get_openai_callback() as cb:  # not in the tutorial: the tokens the call used
+        # 异步生成聊天回复 (generate the chat reply asynchronously)
+        # "Which flowers suit a birthday best? Just name 3, in under 50 characters."
+        await flower_shop_chat.agenerate([[HumanMessage(content="哪种花卉最适合生日?只简单说3种,不超过50字")]])
+    print(f"Total Tokens: {cb.total_tokens}")
+    print(f"Prompt Tokens: {cb.prompt_tokens}")
+    print(f"Completion Tokens: {cb.completion_tokens}")
 
 
 # 运行主异步函数 (run the main async function)

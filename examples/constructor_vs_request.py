@@ -2,22 +2,28 @@
 
 Constructor callbacks (``ChatOpenAI(callbacks=...)``) see only the runs of the object they
 were given to; request callbacks (``invoke(..., config={"callbacks": ...})``) see every run
-of that call, the chain's children included. Our handlers ride in a LangChainCallbackHandler
-either way.
+of that call, the chain's children included. Our handlers go in either place as they are.
 
     python examples/constructor_vs_request.py
 
-Model: see _setup.py (embedded model server unless OPENAI_API_KEY is set).
+The model: with OPENAI_API_KEY and/or OPENAI_BASE_URL set, the OpenAI API or your server;
+otherwise the embedded model server.
 """
 
+import os
 from typing import Any
 
-from _setup import chat_model
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import PromptTemplate
+from langchain_openai import ChatOpenAI
 
 from otel_llm.callbacks import BaseCallbackHandler
-from otel_llm.integrations.langchain import LangChainCallbackHandler
+from otel_llm.devserver import ModelServer
+
+if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
+    server = ModelServer().start()  # the embedded server, stopped when the process exits
+    os.environ["OPENAI_BASE_URL"] = server.base_url
+    os.environ["OPENAI_API_KEY"] = "sk-embedded"
 
 
 class Tell(BaseCallbackHandler):
@@ -36,11 +42,11 @@ class Tell(BaseCallbackHandler):
         print(f"[{self.who}] model answered {response.generations[0][0].text!r}")
 
 
-llm = chat_model(callbacks=[LangChainCallbackHandler([Tell("constructor")])])
+llm = ChatOpenAI(model="gpt-4o-mini", callbacks=[Tell("constructor")])
 chain = PromptTemplate.from_template("2 + {number} = ") | llm | StrOutputParser()
 
 print("--- constructor callbacks only: the model's run, not the chain's")
 chain.invoke({"number": 2})
 
 print("--- plus request callbacks: every run of this call, the model included")
-chain.invoke({"number": 2}, config={"callbacks": [LangChainCallbackHandler([Tell("request")])]})
+chain.invoke({"number": 2}, config={"callbacks": [Tell("request")]})

@@ -2,7 +2,10 @@
 
 A handler scoped to the block with :func:`otel_llm.callbacks.scoped_callbacks`,
 so it counts every LLM run started inside it: in nested calls, asyncio tasks
-(``asyncio.gather``) and threads started there. Nested counters each count
+(``asyncio.gather``) and threads started there, LangChain's runs included with
+no setup (the scope registers with LangChain's configure hook on first use, as
+LangChain's own counter does; a LangChain run's SDK calls are not counted again
+when ``instrument_openai()`` is on). Nested counters each count
 their own block (the outer one includes the inner). Leaving the block closes
 the counter even when the block raised; later events are ignored.
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from otel_llm.callbacks import _llm_runs
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.callbacks.context import scoped_callbacks
 from otel_llm.pricing import PriceTable, price_key, usage_cost
@@ -138,14 +142,17 @@ class TokenCounter(BaseCallbackHandler):
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      **kwargs: Any) -> None:
         if not self.closed:
+            kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
             self._remember_model(run_id, kwargs)
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]], *,
                             run_id: UUID, **kwargs: Any) -> None:
         if not self.closed:
+            kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
             self._remember_model(run_id, kwargs)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        _llm_runs.fail(run_id)
         with self._lock:
             self._models.pop(run_id, None)
             if not self.closed:
@@ -154,6 +161,8 @@ class TokenCounter(BaseCallbackHandler):
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             requested, provider = self._models.pop(run_id, (None, None))
+        if requested is not None:  # only a run it saw start: the recorders of a run are counted
+            response = _llm_runs.end(run_id, response)
         if self.closed:
             return
         llm_output = getattr(response, "llm_output", None) or {}
@@ -187,5 +196,5 @@ def token_counter(prices: PriceTable | None = None) -> Iterator[TokenCounter]:
         counter.closed = True
 
 
-#: LangChain's (and the tutorial's) name for :func:`token_counter`.
+#: The tutorial's (and LangChain's) name for :func:`token_counter`.
 get_openai_callback = token_counter

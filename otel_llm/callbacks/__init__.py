@@ -1,4 +1,8 @@
-"""LangChain-style callbacks: handler base classes, managers and built-in handlers."""
+"""LangChain-style callbacks: handler base classes, managers and built-in handlers.
+
+With langchain-core installed the base classes subclass LangChain's, so every handler
+here is a LangChain handler too.
+"""
 
 from otel_llm.callbacks._dispatch import handler_error_counts
 from otel_llm.callbacks.base import AsyncCallbackHandler, BaseCallbackHandler

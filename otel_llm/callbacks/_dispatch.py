@@ -60,8 +60,9 @@ TEXT = Event("on_text", None)
 RETRY = Event("on_retry", "ignore_retry")
 CUSTOM_EVENT = Event("on_custom_event", "ignore_custom_event")
 
+# The base classes' hooks, inherited ones included (LangChain's, when ours subclass them).
 _NOOPS = {
-    cls.__dict__[name]
+    getattr(cls, name)
     for cls in (BaseCallbackHandler, AsyncCallbackHandler)
     for name in dir(cls)
     if name.startswith("on_")

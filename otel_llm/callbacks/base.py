@@ -17,14 +17,58 @@ Flags (class attributes or properties, read when a run's handler set is built):
   ``ignore_custom_event``: skip that family of events.
 
 A handler without its own ``on_chat_model_start`` receives chat runs as
-``on_llm_start`` with the messages rendered as a prompt string, as in LangChain.
+``on_llm_start`` with the messages rendered as a prompt string, as in LangChain
+(the base hook raises ``NotImplementedError``, which is how LangChain's managers
+know to fall back).
+
+When langchain-core is installed, these classes *are* LangChain handlers: they
+subclass ``langchain_core.callbacks.BaseCallbackHandler`` /
+``AsyncCallbackHandler``, so every handler of ours (built-in or yours) is
+accepted wherever LangChain takes callbacks, and LangChain's managers call it
+directly, with LangChain's own event objects (which our schema mirrors). One
+class hierarchy instead of two systems and a bridge. Without langchain-core
+they are plain classes and nothing of LangChain is imported: its presence is
+checked with ``importlib.util.find_spec``, which imports nothing.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+
+def _langchain_installed() -> bool:
+    try:
+        return importlib.util.find_spec("langchain_core") is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as absent
+        return False
+
+
+#: Whether our handler classes are LangChain's (langchain-core importable at our import).
+LANGCHAIN = _langchain_installed()
+
+
+class _Plain:
+    """The base of our handler classes when langchain-core is absent."""
+
+
+def _bases() -> tuple[type, type]:
+    if not LANGCHAIN:
+        return _Plain, _Plain
+    lc = importlib.import_module("langchain_core.callbacks.base")
+    return lc.BaseCallbackHandler, lc.AsyncCallbackHandler
+
+
+# The type checker sees our own hierarchy (our hooks' signatures, our schema types), the
+# same with and without langchain-core; at run time the base is LangChain's when installed.
+if TYPE_CHECKING:
+    _LCHandler = _Plain
+    _LCAsyncHandler = _Plain
+else:
+    _LCHandler, _LCAsyncHandler = _bases()
 
 if TYPE_CHECKING:
     from otel_llm.schema import (
@@ -37,7 +81,7 @@ if TYPE_CHECKING:
         LLMResult,
     )
 
-__all__ = ["AsyncCallbackHandler", "BaseCallbackHandler"]
+__all__ = ["LANGCHAIN", "AsyncCallbackHandler", "BaseCallbackHandler"]
 
 
 class _Flags:
@@ -52,7 +96,7 @@ class _Flags:
     ignore_custom_event: bool = False
 
 
-class BaseCallbackHandler(_Flags):
+class BaseCallbackHandler(_Flags, _LCHandler):
     """Synchronous handler. In async code it runs off the event loop unless ``run_inline``."""
 
     # --- LLM and chat-model runs -------------------------------------------------
@@ -80,7 +124,8 @@ class BaseCallbackHandler(_Flags):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """A chat run starts."""
+        """A chat run starts. Not overridden: the run arrives as ``on_llm_start`` instead."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle chat runs")
 
     def on_llm_new_token(
         self,
@@ -270,7 +315,7 @@ class BaseCallbackHandler(_Flags):
         """A user-defined event."""
 
 
-class AsyncCallbackHandler(_Flags):
+class AsyncCallbackHandler(_Flags, _LCAsyncHandler):
     """Asynchronous handler: hooks are coroutines, awaited concurrently with other async handlers.
 
     Called from sync code, they run to completion on a shared background event
@@ -301,7 +346,8 @@ class AsyncCallbackHandler(_Flags):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """A chat run starts."""
+        """A chat run starts. Not overridden: the run arrives as ``on_llm_start`` instead."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle chat runs")
 
     async def on_llm_new_token(
         self,

@@ -15,11 +15,17 @@ context, ``threading.Thread.start`` runs the new thread in a copy of that
 context; with no scope open it behaves exactly as before. Work handed to an
 already running pool worker does not carry the context: submit
 ``contextvars.copy_context().run`` or use ``asyncio.to_thread``.
+
+LangChain: the handlers join LangChain's runs too (its configure hook, see
+``otel_llm.integrations.langchain._instrument``), registered when a scope is
+entered in a process that has loaded LangChain's callback managers (importing
+any LangChain model or chain does), so nothing of LangChain is imported here.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +44,8 @@ __all__ = [
 ]
 
 _NO_ATTRIBUTES: Mapping[str, Any] = {}
+
+logger = logging.getLogger("otel_llm.callbacks")
 
 
 class Scope:
@@ -110,10 +118,25 @@ def exit_scope(scope: Scope) -> None:
 def scoped_callbacks(*handlers: Any) -> Iterator[None]:
     """Add ``handlers`` to every run started inside the block; closed in ``finally``."""
     scope = enter_scope(Scope(handlers))
+    if _LANGCHAIN_MANAGERS in sys.modules:
+        try:
+            _join_langchain()
+        except Exception:  # never into the caller's block: LangChain runs just miss the scope
+            logger.warning("could not register scoped handlers with LangChain", exc_info=True)
     try:
         yield
     finally:
         exit_scope(scope)
+
+
+_LANGCHAIN_MANAGERS = "langchain_core.callbacks.manager"
+
+
+def _join_langchain() -> None:
+    """Enough LangChain configure hooks for every handler scoped here (registered once)."""
+    from otel_llm.integrations.langchain._instrument import ambient, ensure_hooks
+
+    ensure_hooks(len(ambient()))
 
 
 _installed = threading.Event()

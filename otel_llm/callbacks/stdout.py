@@ -6,6 +6,7 @@ import sys
 from typing import Any, TextIO
 from uuid import UUID
 
+from otel_llm.callbacks import _llm_runs
 from otel_llm.callbacks._format import EventFormatter
 from otel_llm.callbacks.base import BaseCallbackHandler
 
@@ -25,18 +26,23 @@ class EventLogHandler(BaseCallbackHandler):
     def write(self, line: str) -> None:
         raise NotImplementedError
 
+    # LLM runs are recorded as the OTel handler and the counter record them (``_llm_runs``):
+    # a LangChain run's tokens are those of its completed result, estimate flag included.
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      **kwargs: Any) -> None:
+        kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
         self.write(self._fmt.llm_start(serialized, prompts, run_id, kwargs))
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]], *,
                             run_id: UUID, **kwargs: Any) -> None:
+        kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
         self.write(self._fmt.chat_start(serialized, messages, run_id, kwargs))
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self.write(self._fmt.llm_end(response, run_id))
+        self.write(self._fmt.llm_end(_llm_runs.end(run_id, response), run_id))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        _llm_runs.fail(run_id)
         self.write(self._fmt.error("llm", error, run_id))
 
     def on_chain_start(self, serialized: dict[str, Any], inputs: dict[str, Any], *,

@@ -27,6 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llm import attribution, semconv
 from otel_llm._version import __version__
+from otel_llm.callbacks import _llm_runs
 from otel_llm.callbacks.base import BaseCallbackHandler
 from otel_llm.errors import ConfigurationError
 from otel_llm.pricing import usage_cost
@@ -198,6 +199,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         md = metadata or {}
+        kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
         run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
         if self._capture.enabled:
             self._content.chat_input(run, messages, params)
@@ -216,6 +218,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         md = metadata or {}
+        kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
         run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
         if self._capture.enabled:
             self._content.prompt_input(run, prompts, params)
@@ -265,7 +268,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         now = self._clock()
-        self._end(run_id, now, "on_llm_end", lambda run: self._llm.finish(run, response, now))
+        try:  # the shared LangChain-run completion (usage estimate, SDK details) if any
+            response = _llm_runs.end(run_id, response)
+        finally:  # the run ends whatever that raised (then counted by @guarded)
+            self._end(run_id, now, "on_llm_end",
+                      lambda run: self._llm.finish(run, response, now))
 
     # --- chains and agents --------------------------------------------------------
     @guarded
@@ -421,7 +428,26 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._fail(run_id, error, self._clock())
 
     on_chain_end = on_retriever_end = _ended
-    on_llm_error = on_chain_error = on_tool_error = on_retriever_error = _failed
+    on_chain_error = on_tool_error = on_retriever_error = _failed
+
+    @guarded
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        now = self._clock()
+        _llm_runs.fail(run_id)
+        self._fail(run_id, error, now)
+
+    @guarded
+    def on_stream_event(self, event: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        """``stream_events(version="v3")``: a model that streams protocol events natively gets no
+        ``on_llm_new_token``, so its content deltas are its chunks (TTFT, chunk events). Models
+        streamed through LangChain's chunk bridge get both, the token first: those count once."""
+        if not isinstance(event, dict) or event.get("event") != "content-block-delta":
+            return
+        run = self._runs.get(run_id)
+        if run is None or run.kind is not RunKind.LLM or (run.chunks and not run.native_events):
+            return
+        run.native_events = True
+        self.on_llm_new_token("", run_id=run_id)
 
     # --- run lifecycle --------------------------------------------------------------
     def _start_llm(

@@ -52,6 +52,8 @@ class Run:
     chunk_gaps: array[float] | None = None
     #: ``chunk % N`` of the chunks whose gap is sampled (see the handler's ``chunk_metrics``).
     gap_phase: int = 0
+    #: A v3 event stream without tokens: its content deltas count as chunks.
+    native_events: bool = False
     children: set[UUID] = field(default_factory=set)
     _context: Context | None = None
 

@@ -1,12 +1,13 @@
-"""Every example script runs as a user runs it and prints what the seed promises.
+"""Every example script runs as a user runs it and prints what the LangChain callbacks tutorial
+promises, with token totals equal to the model server's reported usage.
 
 Each script is a subprocess with no OPENAI_* / OTEL_* variable, so the LLM examples start
 the embedded model server in their own process. To check numbers against the server, the
 LLM examples also run against a devserver owned by the test (``OPENAI_BASE_URL``): the
 requests it received are replayed to a fresh devserver with usage switched on, and the
 answers and usage it reports are what the printed tokens, memory and totals must equal
-(those runs must print exactly what the embedded-server runs printed). Two runs export over
-OTLP/gRPC to an in-process receiver. All runs start at once, four at a time.
+(those runs must print exactly what the embedded-server runs printed). All runs start at
+once, four at a time.
 """
 
 from __future__ import annotations
@@ -26,15 +27,9 @@ from typing import Any
 
 import pytest
 
-from otel_llm import semconv
 from otel_llm.devserver import ModelServer, RecordedRequest
-from otel_llm.pricing import usage_cost
-from otel_llm.testing.collector import GrpcCollector
-from otel_llm.tokens import count_tokens
-from otel_llm.usage import TokenUsage
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-MODEL = "gpt-4o-mini"
 FLOWER_QUESTION = "哪种花卉最适合生日?只简单说3种,不超过50字"
 TURNS = ("我姐姐明天要过生日,我需要一束生日花束。", "她喜欢粉色玫瑰,颜色是粉色的。",
          "我又来了,还记得我昨天为什么要来买花吗?")
@@ -47,16 +42,15 @@ class Run:
     out: str
     err: str
     server: ModelServer | None = None
-    collector: GrpcCollector | None = None
     files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def lines(self) -> list[str]:
         return self.out.splitlines()
 
-    def chat_requests(self) -> list[RecordedRequest]:
+    def requests(self, path: str) -> list[RecordedRequest]:
         assert self.server is not None
-        return [r for r in self.server.requests if r.path.endswith("/chat/completions")]
+        return [r for r in self.server.requests if r.path.endswith(path)]
 
 
 @dataclass(frozen=True)
@@ -69,26 +63,30 @@ class Reply:
 
 
 def replay(requests: list[RecordedRequest]) -> list[Reply]:
+    """The server's answers and reported usage for these (chat or text completion) requests."""
     replies = []
     with ModelServer() as fresh:
         for request in requests:
             body: dict[str, Any] = dict(request.body)
+            chat = request.path.endswith("/chat/completions")
             if body.get("stream"):
                 body["stream_options"] = {"include_usage": True}
+            path = "/chat/completions" if chat else "/completions"
             sent = urllib.request.Request(
-                f"{fresh.base_url}/chat/completions", data=json.dumps(body).encode(),
+                f"{fresh.base_url}{path}", data=json.dumps(body).encode(),
                 headers={"content-type": "application/json", "authorization": "Bearer sk-x"})
             with urllib.request.urlopen(sent, timeout=10) as answer:
                 raw = answer.read().decode()
             if body.get("stream"):
                 chunks = [json.loads(line[6:]) for line in raw.splitlines()
                           if line.startswith("data: {")]
-                text = "".join(c["choices"][0]["delta"].get("content") or ""
-                               for c in chunks if c["choices"])
+                text = "".join((c["choices"][0]["delta"].get("content") or "") if chat
+                               else c["choices"][0]["text"] for c in chunks if c["choices"])
                 usage = next(c["usage"] for c in chunks if c.get("usage"))
             else:
                 reply = json.loads(raw)
-                text, usage = reply["choices"][0]["message"]["content"], reply["usage"]
+                first = reply["choices"][0]
+                text, usage = first["message"]["content"] if chat else first["text"], reply["usage"]
             replies.append(Reply(text, usage["prompt_tokens"], usage["completion_tokens"]))
     return replies
 
@@ -113,13 +111,10 @@ class Runs:
         self._runs: dict[str, tuple[Future[tuple[str, str]], Run]] = {}
 
     def start(self, key: str, script: str, *args: str, server: ModelServer | None = None,
-              collector: GrpcCollector | None = None, **files: Path) -> None:
-        extra = {"OPENAI_BASE_URL": server.base_url} if server else {}
-        if collector:
-            extra["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.endpoint
-            extra["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"  # configure()'s default is http/protobuf
+              **files: Path) -> None:
+        extra = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test"} if server else {}
         job = self._pool.submit(_execute, script, list(args), _env(**extra), self._cwd)
-        self._runs[key] = (job, Run("", "", server, collector, files))
+        self._runs[key] = (job, Run("", "", server, files))
 
     def get(self, key: str) -> Run:
         job, run = self._runs[key]
@@ -127,24 +122,22 @@ class Runs:
         return run
 
 
+LLM_EXAMPLES = {"03": "03_file_and_stdout_logging.py", "04": "04_flower_shop_streaming.py",
+                "05": "05_conversation_token_count.py", "06": "06_gather_token_count.py"}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     cwd = tmp_path_factory.mktemp("examples")
     with ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=4))
-        own = {name: stack.enter_context(ModelServer()) for name in ("04", "05", "06")}
-        collectors = {name: stack.enter_context(GrpcCollector()) for name in ("04", "05")}
         r = Runs(pool, cwd)
-        # slowest first: they stream, sleep, or export
-        r.start("04-otlp", "04_flower_shop_streaming.py", collector=collectors["04"])
-        r.start("05-otlp", "05_conversation_token_count.py", collector=collectors["05"])
-        for name, script in (("04", "04_flower_shop_streaming.py"),
-                             ("05", "05_conversation_token_count.py"),
-                             ("06", "06_gather_token_count.py")):
-            r.start(f"{name}-own", script, server=own[name])
-            r.start(name, script)
-        r.start("03", "03_file_and_stdout_logging.py", str(cwd / "chain.log"),
-                log=cwd / "chain.log")
+        for name, script in LLM_EXAMPLES.items():  # slowest first: they stream, sleep, chat
+            own = stack.enter_context(ModelServer())
+            args = [str(cwd / f"{name}-own.log")] if name == "03" else []
+            r.start(f"{name}-own", script, *args, server=own, log=cwd / f"{name}-own.log")
+            args = [str(cwd / f"{name}.log")] if name == "03" else []
+            r.start(name, script, *args, log=cwd / f"{name}.log")
         r.start("cvr", "constructor_vs_request.py")
         r.start("02", "02_asyncio_callback.py")
         r.start("01", "01_callback_basics.py")
@@ -167,23 +160,39 @@ def test_asyncio_callback_runs_another_task_while_compute_awaits(runs: Runs) -> 
 
 # --- LangChain on the model server ----------------------------------------------------------
 
-_DURATION = re.compile(r"\(\d+\.\d+s\)")
-_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \| INFO \| 3$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DURATION = re.compile(r" \(\d+\.\d+s\)")
 
 
-def test_file_and_stdout_logging_write_the_same_chain_log(runs: Runs) -> None:
-    """The chain's event log goes to stdout and to the file; the logger's answer line goes to
-    stderr and is appended to the same file after the chain's log."""
-    run = runs.get("03")
-    printed = [line for line in run.lines if line]
-    assert printed[0] == "> Entering new RunnableSequence chain..."
-    assert "[chat start] ChatOpenAI gpt-4o-mini 1 message(s), last: 1 + 2 = " in printed
-    assert any(line.startswith("[llm end]") and line.endswith("answer: 3") for line in printed)
-    assert printed[-1].startswith("> Finished chain.")
-    written = [line for line in run.files["log"].read_text(encoding="utf-8").splitlines() if line]
-    assert [_DURATION.sub("", x) for x in written[:-1]] == [_DURATION.sub("", x) for x in printed]
-    assert _LOG_LINE.match(written[-1]), written[-1]
-    assert [line for line in run.err.splitlines() if _LOG_LINE.match(line)] == [written[-1]]
+def _totals(lines: list[str], replies: list[Reply]) -> None:
+    """The last two lines: the counter's prompt and completion tokens, the server's usage."""
+    prompt, completion = sum(r.prompt for r in replies), sum(r.completion for r in replies)
+    assert lines[-2:] == [f"Prompt Tokens: {prompt}", f"Completion Tokens: {completion}"]
+
+
+def test_verbose_llm_chain_logs_to_stdout_and_file_and_counts_the_servers_tokens(
+        runs: Runs) -> None:
+    """LLMChain(callbacks=[FileCallbackHandler], verbose=True) on a completion model: LangChain's
+    verbose log goes to stdout, our handler writes the chain's log to the file, loguru's answer
+    line goes to stderr and the file; the counter's totals are the server's usage."""
+    run = runs.get("03-own")
+    [request] = run.requests("/completions")
+    assert request.body["prompt"] == ["1 + 2 = "] and request.body["model"] == \
+        "gpt-3.5-turbo-instruct"
+    [reply] = replay([request])
+    printed = [_ANSI.sub("", line) for line in run.lines if line]
+    assert printed[:3] == ["> Entering new LLMChain chain...", "Prompt after formatting:",
+                           "1 + 2 = "]
+    assert printed[3] == "> Finished chain."
+    assert printed[4] == f"Total Tokens: {reply.prompt + reply.completion}"
+    _totals(printed, [reply])
+    written = [_ANSI.sub("", line) for line in
+               run.files["log"].read_text(encoding="utf-8").splitlines() if line]
+    assert [_DURATION.sub("", x) for x in written[:4]] == printed[:4]
+    answer = reply.text.strip()
+    assert written[4].endswith(f"- {answer}"), written[4]
+    assert any(_ANSI.sub("", line).endswith(f"- {answer}") for line in run.err.splitlines())
+    assert runs.get("03").out == run.out, "the embedded server must behave the same"
 
 
 def test_constructor_callbacks_see_the_model_request_callbacks_see_every_run(
@@ -206,42 +215,40 @@ def test_constructor_callbacks_see_the_model_request_callbacks_see_every_run(
 
 def test_flower_shop_prints_the_streamed_answer_between_the_async_handlers_messages(
         runs: Runs) -> None:
-    """Async on_llm_start's two lines, then one line per streamed token, then async
-    on_llm_end's two lines; the tokens joined are the server's answer to the request."""
+    """Our sync and async handlers passed to ChatOpenAI(streaming=True) as they are: async
+    on_llm_start's two lines, one line per streamed token, async on_llm_end's two lines; the
+    tokens joined are the server's answer, and the totals (a stream without usage, counted
+    with tiktoken) are the usage the server reports for it."""
     run = runs.get("04-own")
     assert run.lines[:2] == ["正在获取花卉数据...", "花卉数据获取完毕。提供建议..."]
-    assert run.lines[-2:] == ["整理花卉建议...", "祝你今天愉快!"]
-    middle = run.lines[2:-2]
+    assert run.lines[-5:-3] == ["整理花卉建议...", "祝你今天愉快!"]
+    middle = run.lines[2:-5]
     assert all(line.startswith(TOKEN) for line in middle), middle
-    [request] = run.chat_requests()
+    [request] = run.requests("/chat/completions")
     assert request.body["stream"] is True and request.body["max_completion_tokens"] == 100
     assert request.body["messages"] == [{"role": "user", "content": FLOWER_QUESTION}]
     [reply] = replay([request])
     assert "".join(line.removeprefix(TOKEN) for line in middle) == reply.text
     assert len([line for line in middle if line != TOKEN]) > 5, "streamed in several chunks"
+    assert run.lines[-3] == f"Total Tokens: {reply.prompt + reply.completion}"
+    _totals(run.lines, [reply])
     assert runs.get("04").out == run.out, "the embedded server must behave the same"
 
 
-def _totals(lines: list[str], replies: list[Reply]) -> None:
-    prompt, completion = sum(r.prompt for r in replies), sum(r.completion for r in replies)
-    cost = usage_cost(MODEL, TokenUsage(prompt, completion))
-    assert cost is not None
-    assert lines[-4:] == [f"Total Tokens: {prompt + completion}", f"Prompt Tokens: {prompt}",
-                          f"Completion Tokens: {completion}", f"Total Cost (USD): ${cost:.6f}"]
-
-
 def test_conversation_memory_and_token_count_equal_the_servers(runs: Runs) -> None:
-    """Each turn sends the memory so far; the memory printed is the server's answers; the
-    counter's totals and cost are the server's usage of the three requests."""
+    """ConversationChain with ConversationBufferMemory inside get_openai_callback(): each turn
+    sends the memory so far; the memory printed is the server's answers; the counter's totals
+    are the server's usage of the three requests."""
     run = runs.get("05-own")
-    requests = run.chat_requests()
-    assert [len(r.body["messages"]) for r in requests] == [2, 4, 6]
-    assert [r.body["messages"][-1]["content"] for r in requests] == list(TURNS)
+    requests = run.requests("/completions")
+    assert len(requests) == 3
+    prompts = [r.body["prompt"][0] for r in requests]
+    for turn, prompt in zip(TURNS, prompts, strict=True):
+        assert prompt.endswith(f"Human: {turn}\nAI:")
     replies = replay(requests)
-    assert requests[2].body["messages"][1:5] == [
-        {"role": "user", "content": TURNS[0]}, {"role": "assistant", "content": replies[0].text},
-        {"role": "user", "content": TURNS[1]}, {"role": "assistant", "content": replies[1].text}]
-    memory = "\n".join(f"Human: {t}\nAI: {r.text}" for t, r in zip(TURNS, replies, strict=True))
+    memory = "\n".join(f"Human: {t}\nAI: {r.text}"
+                       for t, r in zip(TURNS, replies, strict=True))
+    assert f"Human: {TURNS[0]}\nAI: {replies[0].text}\nHuman: {TURNS[1]}" in prompts[2]
     assert f"第一次对话后的记忆: Human: {TURNS[0]}\nAI: {replies[0].text}\n" in run.out
     assert f"\n第三次对话后的记忆:\n {memory}\n" in run.out
     total = sum(r.prompt + r.completion for r in replies)
@@ -250,67 +257,16 @@ def test_conversation_memory_and_token_count_equal_the_servers(runs: Runs) -> No
     assert runs.get("05").out == run.out, "the embedded server must behave the same"
 
 
-def test_gathered_streams_without_usage_are_counted_as_the_server_reports(runs: Runs) -> None:
-    """Three concurrent streamed calls, sent without stream usage: the counter's totals (all
-    three estimated with tiktoken) equal the usage the server reports for the same requests."""
+def test_gathered_agenerate_calls_are_counted_as_the_server_reports(runs: Runs) -> None:
+    """Three llm.agenerate calls under asyncio.gather in one get_openai_callback(): the
+    counter's totals are the usage the server reports for the three requests."""
     run = runs.get("06-own")
-    requests = run.chat_requests()
+    requests = run.requests("/completions")
     assert len(requests) == 3
-    for request in requests:
-        assert request.body["stream"] is True and "stream_options" not in request.body
+    assert all(not r.body.get("stream") for r in requests)
     replies = replay(requests)
     total = sum(r.prompt + r.completion for r in replies)
     assert run.lines[1] == f"另外的交互中使用的tokens: {total}"
     _totals(run.lines[:-1], replies)
-    assert run.lines[-1] == "Requests: 3 (3 counted with tiktoken)"
+    assert run.lines[-1] == "Requests: 3"
     assert runs.get("06").out == run.out, "the embedded server must behave the same"
-
-
-# --- OTLP export ----------------------------------------------------------------------------
-
-def _attrs(span: Any) -> dict[str, Any]:
-    return {a.key: getattr(a.value, a.value.WhichOneof("value")) for a in span.attributes}
-
-
-def _metric_sum(metric: Any, token_type: str) -> int:
-    return sum(int(p.sum) for p in metric.histogram.data_points
-               if _attrs(p).get(semconv.GEN_AI_TOKEN_TYPE) == token_type)
-
-
-def test_conversation_exports_one_tree_per_turn_with_the_counted_usage(runs: Runs) -> None:
-    """With OTEL_EXPORTER_OTLP_ENDPOINT set (instrument_langchain() path): three traces, each
-    `invoke_workflow conversation` over the prompt and the chat span; the chat spans' usage
-    and the token-usage metric add up to the counter's totals; the output is unchanged."""
-    run = runs.get("05-otlp")
-    assert run.out == runs.get("05-own").out
-    assert run.collector is not None
-    spans = run.collector.received.spans()
-    assert len({s.trace_id for s in spans}) == 3 and len(spans) == 9
-    chats = []
-    for root in (s for s in spans if not s.parent_span_id):
-        assert root.name == "invoke_workflow conversation"
-        children = [s for s in spans if s.parent_span_id == root.span_id]
-        assert sorted(c.name for c in children) == ["chat gpt-4o-mini",
-                                                    "invoke_workflow ChatPromptTemplate"]
-        chats += [c for c in children if c.name.startswith("chat")]
-    used = [(_attrs(c)[semconv.GEN_AI_USAGE_INPUT_TOKENS],
-             _attrs(c)[semconv.GEN_AI_USAGE_OUTPUT_TOKENS]) for c in chats]
-    prompt, completion = sum(u[0] for u in used), sum(u[1] for u in used)
-    assert run.lines[-3:-1] == [f"Prompt Tokens: {prompt}", f"Completion Tokens: {completion}"]
-    usage = run.collector.received.metric(semconv.METRIC_TOKEN_USAGE)[-1]  # cumulative
-    assert (_metric_sum(usage, "input"), _metric_sum(usage, "output")) == (prompt, completion)
-
-
-def test_flower_shop_exports_its_streamed_chat_span(runs: Runs) -> None:
-    """The OTel handler passed next to the flower-shop handlers exports the streamed call:
-    one root chat span with the first-token event and the answer's token count."""
-    run = runs.get("04-otlp")
-    assert run.out == runs.get("04-own").out
-    assert run.collector is not None
-    [span] = run.collector.received.spans()
-    assert span.name == "chat gpt-4o-mini" and not span.parent_span_id
-    assert semconv.EVENT_FIRST_TOKEN in [e.name for e in span.events]
-    answer = "".join(line.removeprefix(TOKEN) for line in run.lines[2:-2])
-    attrs = _attrs(span)
-    assert attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == count_tokens(answer, MODEL)
-    assert attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] == 100

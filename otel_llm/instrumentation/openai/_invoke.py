@@ -18,6 +18,7 @@ from openai.lib.azure import BaseAzureClient
 
 from otel_llm.callbacks import AsyncCallbackManager, CallbackManager
 from otel_llm.callbacks._dispatch import handler_set
+from otel_llm.callbacks.context import scoped_handlers
 from otel_llm.instrumentation.openai import _suppress
 from otel_llm.instrumentation.openai._call import Call, internal_error
 from otel_llm.instrumentation.openai._endpoints import Endpoint
@@ -87,8 +88,11 @@ def _where(resource: Any) -> tuple[str, bool]:
 
 
 def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
-             manager_cls: type[Any], base_url: str, azure: bool) -> _Prepared | None:
+             manager_cls: type[Any], base_url: str, azure: bool,
+             owned: set[type] | None) -> _Prepared | None:
     manager = manager_cls.configure(None, list(settings.handlers))
+    if owned:  # a framework run serves these classes already (partial suppression)
+        manager.set_handlers([h for h in manager.handlers if type(h) not in owned])
     if not manager.handlers:
         return None
     kind = endpoint.kind
@@ -115,8 +119,12 @@ def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "messages": list(messages)}
 
 
-def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource: Any,
+def _report_suppressed(suppression: _suppress.Suppression, endpoint: Endpoint, resource: Any,
                        kwargs: dict[str, Any], result: Any) -> Any:
+    """A framework-owned call's result, its details handed to the framework's hook."""
+    hook = suppression.hook
+    if hook is None:
+        return result
     try:
         base_url, azure = _where(resource)
     except Exception as exc:
@@ -126,20 +134,33 @@ def _report_suppressed(hook: _suppress.DetailsHook, endpoint: Endpoint, resource
                             provider_for(base_url, azure), base_url, kwargs, result)
 
 
+def _ownership(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings
+               ) -> tuple[_suppress.Suppression | None, set[type] | None]:
+    """``(suppression, None)`` when a framework run serves every handler here (the call is
+    left alone), ``(None, classes to leave out)`` when it serves some, ``(None, None)`` else."""
+    suppression = _suppress.current(kwargs if endpoint.kind == "completions" else None)
+    if suppression is None:
+        return None, None
+    owned = suppression.owned
+    if owned is not None:
+        for h in (*settings.handlers, *scoped_handlers()):
+            if type(h) not in owned:
+                return None, owned
+    return suppression, None
+
+
 def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
     if _OBSERVING.get():
         return original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
-    suppressed = _suppress.active()
-    if suppressed is not None:
+    suppression, owned = _ownership(endpoint, kwargs, settings)
+    if suppression is not None:
         result = original(resource, *args, **kwargs)
-        if suppressed[0] is not None:
-            result = _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
-        return result
+        return _report_suppressed(suppression, endpoint, resource, kwargs, result)
     try:
         base_url, azure = _where(resource)
-        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure)
+        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure, owned)
     except Exception as exc:
         internal_error("start", exc)
         prepared = None
@@ -179,17 +200,16 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
     if _OBSERVING.get():
         return await original(resource, *args, **kwargs)
     kwargs = _materialized(kwargs)
-    suppressed = _suppress.active()
-    if suppressed is not None:
+    suppression, owned = _ownership(endpoint, kwargs, settings)
+    if suppression is not None:
         result = await original(resource, *args, **kwargs)
-        if suppressed[0] is not None:
-            result = _report_suppressed(suppressed[0], endpoint, resource, kwargs, result)
-        return result
+        return _report_suppressed(suppression, endpoint, resource, kwargs, result)
     try:
         base_url, azure = _where(resource)
         if kwargs.get("stream") is True and needs_probe(settings.stream_usage, azure, base_url):
             await asyncio.to_thread(probe, base_url)  # once per base URL, off the event loop
-        prepared = _prepare(endpoint, kwargs, settings, AsyncCallbackManager, base_url, azure)
+        prepared = _prepare(endpoint, kwargs, settings, AsyncCallbackManager, base_url,
+                            azure, owned)
     except Exception as exc:
         internal_error("start", exc)
         prepared = None

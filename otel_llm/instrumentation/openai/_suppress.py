@@ -13,11 +13,26 @@ A framework whose run starts in one callback and ends in another (LangChain:
 uses :func:`begin` and closes the returned :class:`Suppression` from wherever
 the run ends: a closed suppression no longer suppresses, even in a context that
 still holds it because resetting there was impossible.
+
+A suppression may be *partial*: ``owned`` names the handler classes the framework
+run already delivers the call to (LangChain's run has an OpenTelemetry handler
+and a token counter, say). The SDK layer then leaves out only its handlers of
+those classes and still serves the others (an OpenTelemetry handler given to
+``instrument_openai()`` while only a counter watches the LangChain run), so no
+handler sees a call twice and none loses it. ``owned=None`` suppresses everything.
+
+A framework that starts its run in a task of its own (LangChain's text-completion
+``agenerate`` starts each run inside ``asyncio.gather``) cannot reach the caller's
+context: it says which call it expects instead (:meth:`Suppression.expect`: model
+and prompt), and a completions call made with no suppression in its context claims
+the open suppressions expecting its prompts (:func:`claim`). A direct SDK call with
+the same model and prompt made while such a run is open would be claimed too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,7 +42,8 @@ from urllib.parse import urlsplit
 from otel_llm.instrumentation.openai._call import internal_error, logger
 from otel_llm.instrumentation.openai._streams import peek
 
-__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "report", "suppress"]
+__all__ = ["DETAIL_KEYS", "DetailsHook", "Suppression", "active", "begin", "claim", "current",
+           "report", "suppress"]
 
 #: ``on_details(details)``: called with SDK-level facts of a suppressed call.
 DetailsHook = Callable[[dict[str, Any]], None]
@@ -51,21 +67,42 @@ DETAIL_KEYS = (
 class Suppression:
     """One open suppression; :meth:`close` works from any context, any number of times."""
 
-    __slots__ = ("_token", "hook", "open", "prev")
+    __slots__ = ("_expected", "_token", "hook", "open", "owned", "prev")
 
-    def __init__(self, hook: DetailsHook | None, prev: Suppression | None) -> None:
+    def __init__(self, hook: DetailsHook | None, prev: Suppression | None,
+                 owned: set[type] | None = None) -> None:
         self.hook = hook
+        self.owned = owned  # None: every handler; else the classes the framework serves
         self.prev = prev  # the innermost suppression open when this one began
         self.open = True
+        self._expected: tuple[str, str] | None = None
         self._token = _SUPPRESSED.set(self)
+
+    def expect(self, model: str, prompt: str) -> None:
+        """Also suppress a completions call for ``prompt`` on ``model`` made in another context."""
+        self._expected = (model, prompt)
+        with _pending_lock:
+            _PENDING.setdefault(self._expected, []).append(self)
 
     def close(self) -> None:
         self.open = False
+        key = self._expected
+        if key is not None:
+            self._expected = None
+            with _pending_lock:
+                waiting = _PENDING.get(key)
+                if waiting and self in waiting:
+                    waiting.remove(self)
+                    if not waiting:
+                        del _PENDING[key]
         if _SUPPRESSED.get() is self:
             # In another context the reset fails; being closed, active() skips it there.
             with contextlib.suppress(ValueError):
                 _SUPPRESSED.reset(self._token)
 
+
+_PENDING: dict[tuple[str, str], list[Suppression]] = {}
+_pending_lock = threading.Lock()
 
 _SUPPRESSED: ContextVar[Suppression | None] = ContextVar(
     "otel_llm_openai_suppressed", default=None
@@ -79,9 +116,12 @@ def _innermost() -> Suppression | None:
     return entry
 
 
-def begin(on_details: DetailsHook | None = None) -> Suppression:
-    """Suppress SDK calls in this context (and tasks/threads started in it) until closed."""
-    return Suppression(on_details, _innermost())
+def begin(on_details: DetailsHook | None = None, owned: set[type] | None = None) -> Suppression:
+    """Suppress SDK calls in this context (and tasks/threads started in it) until closed.
+
+    ``owned`` (mutable until the call is made): only handlers of these classes are left out.
+    """
+    return Suppression(on_details, _innermost(), owned)
 
 
 @contextmanager
@@ -92,6 +132,37 @@ def suppress(on_details: DetailsHook | None = None) -> Iterator[None]:
         yield
     finally:
         suppression.close()
+
+
+def current(completion: dict[str, Any] | None = None) -> Suppression | None:
+    """The innermost open suppression here, or None when calls are observed.
+
+    ``completion``: a completions call's arguments, claimed by a suppression expecting it
+    (see :meth:`Suppression.expect`) when none is open here.
+    """
+    entry = _innermost()
+    if entry is None and completion is not None and _PENDING:
+        return claim(completion)
+    return entry
+
+
+def claim(kwargs: dict[str, Any]) -> Suppression | None:
+    """The open suppression(s) expecting this completions call's prompts (the first, if any)."""
+    model, prompt = kwargs.get("model"), kwargs.get("prompt")
+    prompts = [prompt] if isinstance(prompt, str) else prompt
+    if not isinstance(model, str) or not isinstance(prompts, list):
+        return None
+    found = None
+    with _pending_lock:
+        for p in prompts:
+            waiting = _PENDING.get((model, p)) if isinstance(p, str) else None
+            if waiting:
+                entry = waiting.pop(0)
+                if not waiting:
+                    del _PENDING[(model, p)]
+                if found is None and entry.open:
+                    found = entry
+    return found
 
 
 def active() -> tuple[DetailsHook | None] | None:

@@ -1,21 +1,23 @@
-"""LangChain and LangGraph runs -> this package's handlers (extra ``otel-llm[langchain]``).
+"""LangChain and LangGraph (extra ``otel-llm[langchain]``).
 
-::
+Every handler of ours *is* a LangChain handler (``otel_llm.callbacks``'
+base classes subclass LangChain's when langchain-core is installed), so it
+goes wherever LangChain takes callbacks, as it is::
 
-    from otel_llm.integrations.langchain import LangChainCallbackHandler, instrument_langchain
+    ChatOpenAI(callbacks=[OpenTelemetryCallbackHandler()])        # a component
+    chain.invoke(inputs, config={"callbacks": [telemetry.handler()]})  # a request
+    with get_openai_callback() as cb: chain.invoke(inputs)        # scoped: nothing else to do
 
-    handler = LangChainCallbackHandler([telemetry.handler()])
-    chain.invoke(inputs, config={"callbacks": [handler]})     # one call
-    instrument_langchain([telemetry.handler()])               # or every run, no code change
+What this package adds:
 
-The forwarders pass each LangChain event to our handlers (the OpenTelemetry
-handler, the stdout/file loggers, the token counter, your own) through our
-callback dispatch, plus the handlers scoped with ``scoped_callbacks`` /
-``get_openai_callback`` where the run starts. An LLM run owns its OpenAI SDK
-calls: with ``instrument_openai()`` also on, they make no second span and are
-counted once, and the SDK's server address and response id land on the run's
-span. Streams without provider usage are counted with tiktoken (flagged
-estimated).
+- :func:`instrument_langchain`: handlers added to every LangChain and LangGraph
+  run of the process, no code change (LangChain's configure hook; the same hook
+  makes scoped handlers and ``get_openai_callback()`` join the runs of their block);
+- :class:`LangChainInstrumentor`: the ``opentelemetry-instrument`` entry point;
+- the per-run bookkeeping of the recording handlers (``_llm_runs``): an LLM run
+  owns its OpenAI SDK calls (one span and one count per call with
+  ``instrument_openai()`` also on), its endpoint is known at start, and a stream
+  without provider usage is counted with tiktoken (flagged estimated).
 """
 
 from __future__ import annotations
@@ -27,18 +29,10 @@ except ImportError as exc:  # base install: the hint, not a bare ModuleNotFoundE
 
     raise missing_extra("otel_llm.integrations.langchain", exc) from exc
 
-from otel_llm.integrations.langchain._handlers import (
-    AsyncLangChainCallbackHandler,
-    LangChainCallbackHandler,
-)
 from otel_llm.integrations.langchain._instrument import (
     instrument_langchain,
     uninstrument_langchain,
 )
+from otel_llm.integrations.langchain._instrumentor import LangChainInstrumentor
 
-__all__ = [
-    "AsyncLangChainCallbackHandler",
-    "LangChainCallbackHandler",
-    "instrument_langchain",
-    "uninstrument_langchain",
-]
+__all__ = ["LangChainInstrumentor", "instrument_langchain", "uninstrument_langchain"]

@@ -1,12 +1,15 @@
 """One owner per model call: an open LangChain LLM run silences the OpenAI SDK layer.
 
-While a run is open, the SDK calls ``ChatOpenAI`` makes for it emit nothing
-(no second span, no tokens counted twice); the SDK layer hands the run what
-only it sees (server address, response id and model) through a details hook.
+While a run is open, the SDK calls ``ChatOpenAI`` makes for it do not reach the
+SDK layer's handlers of the classes that record the LangChain run (no second
+span, no tokens counted twice; the SDK layer's other handlers still see them);
+the SDK layer hands the run what only it sees (server address, response id and
+model) through a details hook when the run serves every handler there.
 
-The run opens its :class:`CallSlot` in ``on_chat_model_start``, which LangChain
-calls in the caller's context for ``run_inline`` handlers, so the SDK call that
-follows sees it (tasks and threads started for it copy the context). The run
+The run opens its :class:`CallSlot` in its first recording handler's
+``on_chat_model_start``, which LangChain calls in the caller's context for
+``run_inline`` handlers, so the SDK call that follows sees it (tasks and
+threads started for it copy the context). The run
 often ends in another context (``agenerate`` ends runs in ``asyncio.gather``
 tasks, v3 streams in a producer task): closing the slot works from anywhere,
 and a closed slot left in a context no longer suppresses anything.
@@ -41,12 +44,13 @@ class CallSlot:
     oldest open slot of this context still waiting for some.
     """
 
-    __slots__ = ("_suppression", "details", "open", "prev")
+    __slots__ = ("_suppression", "details", "open", "owned", "prev")
 
     def __init__(self) -> None:
         self.details: dict[str, Any] | None = None
         self.open = True
         self.prev: CallSlot | None = None
+        self.owned: set[type] = set()  # classes of the run's recording handlers
         self._suppression: Any = None
         if _suppress is None:
             return
@@ -54,7 +58,7 @@ class CallSlot:
         hook = current[0] if current is not None else None
         if isinstance(hook, CallSlot) and hook.open:
             self.prev = hook
-        self._suppression = _suppress.begin(self)
+        self._suppression = _suppress.begin(self, self.owned)
 
     def __call__(self, details: dict[str, Any]) -> None:
         """The SDK layer's details hook: called once per suppressed SDK call."""
@@ -66,6 +70,12 @@ class CallSlot:
             slot = slot.prev
         if target is not None:
             target.details = details
+
+    def expect(self, model: str, prompt: str) -> None:
+        """The text completion this run will make, for a run started outside the caller's
+        context (``BaseLLM.agenerate`` starts runs in tasks of its own)."""
+        if self._suppression is not None:
+            self._suppression.expect(model, prompt)
 
     def close(self) -> None:
         self.open = False

@@ -14,11 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
 import otel_llm
-from otel_llm.integrations.langchain import (
-    AsyncLangChainCallbackHandler,
-    LangChainCallbackHandler,
-    instrument_langchain,
-)
+from otel_llm.integrations.langchain import instrument_langchain
 from otel_llm.testing import InMemoryTelemetry
 
 from .conftest import ModelFactory
@@ -50,10 +46,10 @@ def test_langgraph_checkpointer_thread_is_the_conversation_of_every_span(
         return {"messages": [model.invoke(state["messages"])]}
 
     app = _one_node_graph(reply)
-    forwarder = LangChainCallbackHandler([otel.handler()])
+    handler = otel.handler()
     for turn, thread in (("hi", "thread-7"), ("again", "thread-7"), ("other", "thread-8")):
         app.invoke({"messages": [("user", turn)]},
-                   config={"configurable": {"thread_id": thread}, "callbacks": [forwarder]})
+                   config={"configurable": {"thread_id": thread}, "callbacks": [handler]})
     # the checkpointer kept the conversation: the second turn saw three messages
     state = app.get_state({"configurable": {"thread_id": "thread-7"}})
     assert len(state.values["messages"]) == 4
@@ -76,8 +72,7 @@ def test_session_id_in_metadata_reaches_the_run_and_its_children(
     chain = (ChatPromptTemplate.from_messages([("user", "{q}")])
              | chat_model("gpt-4o-mini+len=2") | StrOutputParser())
     chain.invoke({"q": "tulips?"}, config={"metadata": {"session_id": "s-55"},
-                                           "callbacks": [LangChainCallbackHandler(
-                                               [otel.handler()])]})
+                                           "callbacks": [otel.handler()]})
     spans = otel.spans()
     assert len(spans) >= 4
     assert {(s.attributes or {}).get(CONV) for s in spans} == {"s-55"}
@@ -109,10 +104,10 @@ async def test_thread_id_beats_an_enclosing_block(otel: InMemoryTelemetry,
         return {"messages": [await model.ainvoke(state["messages"])]}
 
     app = _one_node_graph(reply)
-    forwarder = AsyncLangChainCallbackHandler([otel.handler()])
+    handler = otel.handler()
     with otel_llm.attributes(conversation_id="block", user_id="u-1"):
         await app.ainvoke({"messages": [("user", "hi")]},
-                          config={"configurable": {"thread_id": "t-1"}, "callbacks": [forwarder]})
+                          config={"configurable": {"thread_id": "t-1"}, "callbacks": [handler]})
     for span in otel.spans():
         attrs = span.attributes or {}
         assert (attrs[CONV], attrs["user.id"]) == ("t-1", "u-1")

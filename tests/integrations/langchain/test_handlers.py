@@ -15,10 +15,6 @@ from opentelemetry.trace import StatusCode
 
 from otel_llm import FileCallbackHandler, StdOutCallbackHandler, semconv
 from otel_llm.devserver import ModelServer
-from otel_llm.integrations.langchain import (
-    AsyncLangChainCallbackHandler,
-    LangChainCallbackHandler,
-)
 from otel_llm.testing import InMemoryTelemetry
 
 from .chains import rag_tool_chain
@@ -30,7 +26,7 @@ def test_model_and_provider_attributes_from_langchain_metadata(
     """ChatOpenAI's ls_provider/ls_model_name and invocation params become the request
     attributes at span start; the response model and finish reason come from its result."""
     model = chat_model("gpt-4o-mini+len=3", temperature=0.3, max_tokens=50, top_p=0.9)
-    model.invoke("hi", config={"callbacks": [LangChainCallbackHandler([otel.handler()])]})
+    model.invoke("hi", config={"callbacks": [otel.handler()]})
     attrs = otel.span("chat gpt-4o-mini+len=3").attributes or {}
     host, port = server.url.removeprefix("http://").split(":")
     assert attrs[semconv.GEN_AI_OPERATION_NAME] == "chat"
@@ -55,7 +51,7 @@ def test_azure_model_maps_to_azure_provider(otel: InMemoryTelemetry,
                             azure_deployment="gpt-4o-mini", max_retries=0,
                             http_client=openai.DefaultHttpxClient())
     with pytest.raises(openai.NotFoundError):
-        model.invoke("hi", config={"callbacks": [LangChainCallbackHandler([otel.handler()])]})
+        model.invoke("hi", config={"callbacks": [otel.handler()]})
     span = otel.span("chat gpt-4o-mini")
     attrs = span.attributes or {}
     assert attrs[semconv.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
@@ -70,9 +66,9 @@ def test_content_capture_with_langchain_objects(otel: InMemoryTelemetry,
     """Opt-in content from LangChain's messages: the history's system message and the user
     message (both input messages), tool definitions, the model's tool call, and the tool's
     ToolMessage result."""
-    forwarder = LangChainCallbackHandler([otel.handler(capture_content="SPAN_ONLY")])
+    forwarder = [otel.handler(capture_content="SPAN_ONLY")]
     out = rag_tool_chain(chat_model("gpt-4o-mini")).invoke("lilies",
-                                                           config={"callbacks": [forwarder]})
+                                                           config={"callbacks": forwarder})
     chat = otel.span("chat gpt-4o-mini").attributes or {}
     inputs = json.loads(chat[semconv.GEN_AI_INPUT_MESSAGES])
     assert [m["role"] for m in inputs] == ["system", "user"]
@@ -95,13 +91,12 @@ async def test_stdout_and_file_logs_read_langchain_objects(
     out = io.StringIO()
     log = tmp_path / "run.log"
     with FileCallbackHandler(str(log)) as file_handler:
-        forwarder = AsyncLangChainCallbackHandler([StdOutCallbackHandler(stream=out),
-                                                   file_handler])
-        reply = await chat_model().ainvoke("hello", config={"callbacks": [forwarder]})
-        async for _ in chat_model().astream("again", config={"callbacks": [forwarder]}):
+        forwarder = [StdOutCallbackHandler(stream=out), file_handler]
+        reply = await chat_model().ainvoke("hello", config={"callbacks": forwarder})
+        async for _ in chat_model().astream("again", config={"callbacks": forwarder}):
             pass
         await rag_tool_chain(chat_model("gpt-4o-mini")).ainvoke(
-            "irises", config={"callbacks": [forwarder]})
+            "irises", config={"callbacks": forwarder})
     text = out.getvalue()
     usage = reply.usage_metadata
     assert usage is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -15,10 +16,7 @@ from otel_llm.callbacks import BaseCallbackHandler
 from otel_llm.devserver import ModelServer
 from otel_llm.devserver import chat as devserver_chat
 from otel_llm.instrumentation.openai import _suppress, instrument_openai
-from otel_llm.integrations.langchain import (
-    AsyncLangChainCallbackHandler,
-    LangChainCallbackHandler,
-)
+from otel_llm.integrations.langchain._llm_runs import open_runs
 from otel_llm.integrations.langchain._ownership import CallSlot
 from otel_llm.testing import InMemoryTelemetry
 
@@ -29,11 +27,11 @@ OUTPUT = {semconv.GEN_AI_TOKEN_TYPE: "output"}
 
 
 @pytest.fixture
-def both(otel: InMemoryTelemetry) -> tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]:
-    """The SDK layer and the LangChain forwarders on, each with its own OTel handler."""
+def both(otel: InMemoryTelemetry) -> tuple[list[Any], list[Any]]:
+    """The SDK layer on, and two callback lists for LangChain, each with its own OTel handler."""
     instrument_openai([otel.handler()])
-    return (LangChainCallbackHandler([otel.handler()]),
-            AsyncLangChainCallbackHandler([otel.handler()]))
+    return ([otel.handler()],
+            [otel.handler()])
 
 
 @pytest.fixture
@@ -56,11 +54,11 @@ def _token_sums(otel: InMemoryTelemetry) -> tuple[float, float]:
 
 def test_sync_invoke_is_one_span_with_sdk_details(
         otel: InMemoryTelemetry, chat_model: ModelFactory, server: ModelServer,
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler],
+        both: tuple[list[Any], list[Any]],
         client: openai.OpenAI) -> None:
     """invoke with both layers on: one chat span (LangChain's, parented to nothing), with
     server.address/port and the response id; tokens recorded once."""
-    reply = chat_model().invoke("hello", config={"callbacks": [both[0]]})
+    reply = chat_model().invoke("hello", config={"callbacks": both[0]})
     [span] = otel.spans()
     attrs = span.attributes or {}
     host, port = server.url.removeprefix("http://").split(":")
@@ -78,17 +76,17 @@ def test_sync_invoke_is_one_span_with_sdk_details(
 
 async def test_async_paths_are_one_span_each(
         otel: InMemoryTelemetry, chat_model: ModelFactory,
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]) -> None:
-    """ainvoke, astream, abatch and gather, through either forwarder: one chat span per
+        both: tuple[list[Any], list[Any]]) -> None:
+    """ainvoke, astream, abatch and gather, with either handler list: one chat span per
     LangChain call, none from the SDK layer."""
     model = chat_model("gpt-4o-mini+len=3")
     sync_fw, async_fw = both
-    await model.ainvoke("a", config={"callbacks": [sync_fw]})
-    await model.ainvoke("b", config={"callbacks": [async_fw]})
-    async for _ in model.astream("c", config={"callbacks": [async_fw]}):
+    await model.ainvoke("a", config={"callbacks": sync_fw})
+    await model.ainvoke("b", config={"callbacks": async_fw})
+    async for _ in model.astream("c", config={"callbacks": async_fw}):
         pass
-    await model.abatch(["d", "e"], config={"callbacks": [sync_fw]})
-    await asyncio.gather(*(model.ainvoke(q, config={"callbacks": [async_fw]}) for q in "fgh"))
+    await model.abatch(["d", "e"], config={"callbacks": sync_fw})
+    await asyncio.gather(*(model.ainvoke(q, config={"callbacks": async_fw}) for q in "fgh"))
     spans = otel.spans()
     assert len(spans) == 8
     assert all(s.parent is None for s in spans)
@@ -110,10 +108,10 @@ def known_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_streamed_calls_get_the_response_id_from_the_suppressed_sdk_stream(
         otel: InMemoryTelemetry, chat_model: ModelFactory, known_ids: list[str],
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]) -> None:
+        both: tuple[list[Any], list[Any]]) -> None:
     """A stream's id is only in its chunks (LangChain does not keep it): the suppressed SDK
     layer reads it from the first chunk it passes through, and the one span carries it."""
-    for _ in chat_model("gpt-4o-mini+len=4").stream("hi", config={"callbacks": [both[0]]}):
+    for _ in chat_model("gpt-4o-mini+len=4").stream("hi", config={"callbacks": both[0]}):
         pass
     [span] = otel.spans()
     assert known_ids and (span.attributes or {})[semconv.GEN_AI_RESPONSE_ID] == known_ids[-1]
@@ -121,9 +119,9 @@ def test_streamed_calls_get_the_response_id_from_the_suppressed_sdk_stream(
 
 async def test_async_streamed_calls_get_the_response_id_too(
         otel: InMemoryTelemetry, chat_model: ModelFactory, known_ids: list[str],
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]) -> None:
-    """The same through astream and the async forwarder."""
-    async for _ in chat_model("gpt-4o-mini+len=4").astream("hi", config={"callbacks": [both[1]]}):
+        both: tuple[list[Any], list[Any]]) -> None:
+    """The same through astream."""
+    async for _ in chat_model("gpt-4o-mini+len=4").astream("hi", config={"callbacks": both[1]}):
         pass
     [span] = otel.spans()
     assert known_ids and (span.attributes or {})[semconv.GEN_AI_RESPONSE_ID] == known_ids[-1]
@@ -132,13 +130,13 @@ async def test_async_streamed_calls_get_the_response_id_too(
 def test_server_address_from_the_sdk_when_langchain_does_not_know_it(
         otel: InMemoryTelemetry, chat_model: ModelFactory, server: ModelServer,
         monkeypatch: pytest.MonkeyPatch,
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler]) -> None:
+        both: tuple[list[Any], list[Any]]) -> None:
     """With the endpoint only in OPENAI_BASE_URL (read by the SDK, not by LangChain), the
     server attributes come from the suppressed SDK call's details, at the run's end."""
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     model = chat_model(base_url=None)
     assert model.openai_api_base is None
-    model.invoke("hello", config={"callbacks": [both[0]]})
+    model.invoke("hello", config={"callbacks": both[0]})
     [span] = otel.spans()
     host, port = server.url.removeprefix("http://").split(":")
     attrs = span.attributes or {}
@@ -147,13 +145,13 @@ def test_server_address_from_the_sdk_when_langchain_does_not_know_it(
 
 async def test_suppression_ends_with_the_run(
         otel: InMemoryTelemetry, chat_model: ModelFactory,
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler],
+        both: tuple[list[Any], list[Any]],
         aclient: openai.AsyncOpenAI) -> None:
     """ainvoke ends its LLM run in a task of LangChain's (another context): the task that
     awaited it must not stay suppressed, so a direct SDK call afterwards is observed."""
     model = chat_model("gpt-4o-mini+len=2")
-    await model.ainvoke("a", config={"callbacks": [both[1]]})
-    async for _ in model.astream("b", config={"callbacks": [both[1]]}):
+    await model.ainvoke("a", config={"callbacks": both[1]})
+    async for _ in model.astream("b", config={"callbacks": both[1]}):
         pass
     assert _suppress.active() is None
     await aclient.chat.completions.create(model="gpt-4o-mini+len=2",
@@ -163,19 +161,19 @@ async def test_suppression_ends_with_the_run(
 
 def test_suppression_ends_with_a_sync_run_and_an_abandoned_stream(
         otel: InMemoryTelemetry, chat_model: ModelFactory,
-        both: tuple[LangChainCallbackHandler, AsyncLangChainCallbackHandler],
+        both: tuple[list[Any], list[Any]],
         client: openai.OpenAI) -> None:
     """After invoke, and after a stream closed half-way (its run fails), SDK calls in the
     same context are observed again."""
     model = chat_model("gpt-4o-mini+len=20")
-    model.invoke("a", config={"callbacks": [both[0]]})
-    stream = model.stream("b", config={"callbacks": [both[0]]})
+    model.invoke("a", config={"callbacks": both[0]})
+    stream = model.stream("b", config={"callbacks": both[0]})
     next(stream)
     stream.close()
     assert _suppress.active() is None
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "c"}])
     assert len(otel.spans()) == 3
-    assert both[0].open_runs == 0
+    assert open_runs() == 0
 
 
 def test_several_prompts_in_one_generate_get_their_own_sdk_details() -> None:
@@ -196,7 +194,7 @@ def test_several_prompts_in_one_generate_get_their_own_sdk_details() -> None:
 
 def test_a_run_without_llm_listeners_leaves_the_call_to_the_sdk_layer(
         otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
-    """A forwarder whose handlers ignore LLM runs does not silence the SDK layer: the streamed
+    """Handlers that ignore LLM runs do not silence the SDK layer: the streamed
     call (ChatOpenAI's non-streamed calls go through with_raw_response, which the SDK layer
     leaves alone) is still recorded once, by the SDK layer."""
     instrument_openai([otel.handler()])
@@ -207,8 +205,8 @@ def test_a_run_without_llm_listeners_leaves_the_call_to_the_sdk_layer(
         def on_chain_start(self, *args: object, **kwargs: object) -> None:
             pass
 
-    forwarder = LangChainCallbackHandler([ChainsOnly()])
-    list(chat_model().stream("hi", config={"callbacks": [forwarder]}))
+    forwarder = [ChainsOnly()]
+    list(chat_model().stream("hi", config={"callbacks": forwarder}))
     [span] = otel.spans()
     assert span.name == "chat gpt-4o-mini+len=5"
     assert (span.attributes or {})[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 5

@@ -15,10 +15,7 @@ from opentelemetry.trace import SpanKind
 
 from otel_llm import semconv
 from otel_llm.devserver import ModelServer
-from otel_llm.integrations.langchain import (
-    AsyncLangChainCallbackHandler,
-    LangChainCallbackHandler,
-)
+from otel_llm.integrations.langchain._llm_runs import open_runs
 from otel_llm.testing import InMemoryTelemetry
 
 from .chains import FlowerRetriever, prompt_model_parser, rag_tool_chain
@@ -31,9 +28,9 @@ SEQ = "invoke_workflow RunnableSequence"
 def test_rag_chain_with_tool_is_one_tree(otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
     """retriever -> prompt -> model -> tool: one trace whose spans have the semconv names and
     kinds, each parented to the LangChain run that started it."""
-    forwarder = LangChainCallbackHandler([otel.handler(capture_content="SPAN_ONLY")])
+    forwarder = [otel.handler(capture_content="SPAN_ONLY")]
     out = rag_tool_chain(chat_model("gpt-4o-mini")).invoke(
-        "tulips", config={"callbacks": [forwarder]})
+        "tulips", config={"callbacks": forwarder})
     assert isinstance(out[0], ToolMessage)
     spans = otel.spans()
     root = assert_one_tree(spans)
@@ -67,9 +64,9 @@ def test_rag_chain_with_tool_is_one_tree(otel: InMemoryTelemetry, chat_model: Mo
 
 def test_prompt_model_parser_tree(otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
     """prompt | model | parser: the three steps are children of the sequence, in one trace."""
-    forwarder = LangChainCallbackHandler([otel.handler()])
+    forwarder = [otel.handler()]
     text = prompt_model_parser(chat_model()).invoke({"topic": "roses"},
-                                                    config={"callbacks": [forwarder]})
+                                                    config={"callbacks": forwarder})
     assert len(text.split()) == 5
     spans = otel.spans()
     assert_one_tree(spans)
@@ -77,7 +74,7 @@ def test_prompt_model_parser_tree(otel: InMemoryTelemetry, chat_model: ModelFact
         (SEQ, None), ("invoke_workflow ChatPromptTemplate", SEQ),
         ("chat gpt-4o-mini+len=5", SEQ), ("invoke_workflow StrOutputParser", SEQ),
     }
-    assert forwarder.open_runs == 0
+    assert open_runs() == 0
 
 
 async def test_100_concurrent_ainvokes_form_100_separate_trees(
@@ -86,12 +83,12 @@ async def test_100_concurrent_ainvokes_form_100_separate_trees(
     """100 chains awaited together with one shared forwarder: 100 traces, each exactly the
     chain's four spans, each LLM span holding its own call's prompt (no cross-talk), and no
     "Failed to detach context" from OpenTelemetry."""
-    forwarder = LangChainCallbackHandler([otel.handler(capture_content="SPAN_ONLY")])
+    forwarder = [otel.handler(capture_content="SPAN_ONLY")]
     chain = prompt_model_parser(chat_model("gpt-4o-mini+len=3"))
     before = len(server.requests)
     await asyncio.gather(*(
         chain.ainvoke({"topic": f"topic-{i}"},
-                      config={"callbacks": [forwarder], "run_name": f"request-{i}"})
+                      config={"callbacks": forwarder, "run_name": f"request-{i}"})
         for i in range(100)))
     assert len(server.requests) - before == 100
     traces = by_trace(otel.spans())
@@ -109,17 +106,17 @@ async def test_100_concurrent_ainvokes_form_100_separate_trees(
         prompt = json.loads((chat.attributes or {})[semconv.GEN_AI_INPUT_MESSAGES])
         assert prompt[0]["parts"][0]["content"] == f"Tell me about topic-{i}"
     assert seen == {str(i) for i in range(100)}
-    assert forwarder.open_runs == 0
+    assert open_runs() == 0
     assert not [r for r in caplog.records if "detach" in r.getMessage()]
 
 
 async def test_abatch_gives_each_input_its_own_tree(otel: InMemoryTelemetry,
                                                     chat_model: ModelFactory) -> None:
     """abatch runs inputs concurrently: one trace per input, no span without its parent."""
-    forwarder = AsyncLangChainCallbackHandler([otel.handler()])
+    forwarder = [otel.handler()]
     chain = prompt_model_parser(chat_model("gpt-4o-mini+len=2"))
     out = await chain.abatch([{"topic": t} for t in ("a", "b", "c", "d")],
-                             config={"callbacks": [forwarder]})
+                             config={"callbacks": forwarder})
     assert len(out) == 4
     traces = by_trace(otel.spans())
     assert len(traces) == 4
@@ -164,9 +161,9 @@ async def test_langgraph_nodes_are_children_of_the_graph(otel: InMemoryTelemetry
     """A StateGraph whose nodes call a retriever and the model (without passing config on):
     one trace, node spans children of the graph span, each model call inside its node."""
     app = _graph(chat_model("gpt-4o-mini+len=4"))
-    forwarder = AsyncLangChainCallbackHandler([otel.handler()])
+    forwarder = [otel.handler()]
     await asyncio.gather(*(app.ainvoke({"messages": [("user", f"tulips {i}")]},
-                                       config={"callbacks": [forwarder]}) for i in range(3)))
+                                       config={"callbacks": forwarder}) for i in range(3)))
     traces = by_trace(otel.spans())
     assert len(traces) == 3
     for spans in traces.values():
@@ -180,7 +177,7 @@ async def test_langgraph_nodes_are_children_of_the_graph(otel: InMemoryTelemetry
             ("chat gpt-4o-mini+len=4", "invoke_workflow review"),
         }
         assert len(spans) == 7
-    assert forwarder.open_runs == 0
+    assert open_runs() == 0
 
 
 def test_sync_langgraph_in_threads_keeps_one_trace(otel: InMemoryTelemetry,
@@ -198,7 +195,7 @@ def test_sync_langgraph_in_threads_keeps_one_trace(otel: InMemoryTelemetry,
     graph.add_edge("first", "second")
     graph.add_edge("second", END)
     graph.compile().invoke({"messages": [("user", "hi")]},
-                           config={"callbacks": [LangChainCallbackHandler([otel.handler()])]})
+                           config={"callbacks": [otel.handler()]})
     spans = otel.spans()
     root = assert_one_tree(spans)
     assert edges(spans) == {
