@@ -42,7 +42,8 @@ class Exporters:
         self.timeout = timeout
         self.built: list[Any] = []
 
-    def build(self, signal: Signal, name: str) -> Any:
+    def build(self, signal: Signal, name: str, timeout: float | None = None) -> Any:
+        """``timeout`` (OTLP only) overrides the configured one (the queue's probes)."""
         kwargs: dict[str, Any] = {}
         if name == "otlp":
             protocol = self.protocol or _env_protocol(signal)
@@ -55,8 +56,8 @@ class Exporters:
                 )
             if self.headers:
                 kwargs["headers"] = self.headers
-            if self.timeout:
-                kwargs["timeout"] = self.timeout
+            if timeout or self.timeout:
+                kwargs["timeout"] = timeout or self.timeout
         exporter = _load(signal, name)(**kwargs)
         self.built.append(exporter)
         return exporter
