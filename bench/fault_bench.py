@@ -43,12 +43,13 @@ RESULT = LLMResult(
 )
 
 
-def llm_run(handler: OpenTelemetryCallbackHandler | None, tokens: int = 10) -> None:
+def llm_run(handler: OpenTelemetryCallbackHandler | None, tokens: int = 10,
+            params: dict[str, str] = PARAMS) -> None:
     """One streamed chat run as the manager reports it (no handler: the bare app work)."""
     run_id = uuid.uuid4()
     pieces = []
     if handler is not None:
-        handler.on_chat_model_start({}, MESSAGES, run_id=run_id, invocation_params=PARAMS)
+        handler.on_chat_model_start({}, MESSAGES, run_id=run_id, invocation_params=params)
     for i in range(tokens):
         pieces.append(str(i))
         if handler is not None:

@@ -728,27 +728,27 @@ def _log_records(received: Any) -> list[Any]:
     ]
 
 
-def test_overflow_keeps_the_oldest_and_counts_the_rest(
+def test_overflow_drops_the_oldest_queued_and_counts_them(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make: Any
 ) -> None:
-    """A full queue drops new spans (what it holds stays, in order), counts them, says so once,
-    and reports the count when the outage ends."""
+    """A full queue drops its oldest queued spans for new ones (the batch being sent stays;
+    the order of the rest is kept), counts them, says so once, and reports the count when
+    the outage ends."""
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "9")
     caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
     with GrpcCollector("unavailable") as collector, _watch(DOWN) as down, \
             _watch("export works again") as back:
         handle = make(endpoint=collector.endpoint, export_timeout=2.0, metrics_exporter="none",
                       max_queue_size=30)
-        _traces(handle, 0, 10)  # 30 spans: the queue is full
+        _traces(handle, 0, 10)  # 30 spans: the queue is full, the first 9 are being sent
         assert down.wait(60)
-        _traces(handle, 10, 40)  # 120 more: all dropped
+        _traces(handle, 10, 40)  # 120 more: the oldest 120 queued ones make room
         collector.fault = None
         assert back.wait(60)
         assert collector.received.wait_for(lambda r: len(r.spans()) == 30)
-    assert [s.name for s in collector.received.spans()][:3] == ["t0.a", "t0.b", "t0"]
-    assert {s.name for s in collector.received.spans()} == {
-        f"t{i}{c}" for i in range(10) for c in ("", ".a", ".b")
-    }
+    kept = [f"t{i}{c}" for i in range(50) for c in (".a", ".b", "")]
+    assert [s.name for s in collector.received.spans()] == kept[:9] + kept[-21:]
     assert handle.export_stats()["traces (otlp)"].dropped_full == 120
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if "queue full (30 items)" in m]) == 1

@@ -62,8 +62,10 @@ _log = logging.getLogger("otel_llm.configuration")
 _DEFAULT_QUEUE_SIZE = 2048
 _DEFAULT_PROMETHEUS_PORT = 9464
 # An empty request: a collector that is up answers at once. Shorter than the SDK's first
-# retry back-off (0.8-1.2 s), so a probe is one attempt.
+# retry back-off (0.8-1.2 s), so a probe is one attempt; every 0.5 s, so the first
+# delivery after an outage comes within about a second.
 _PROBE_TIMEOUT = 0.5
+_PROBE_INTERVAL = 0.5
 
 
 class Telemetry:
@@ -270,6 +272,7 @@ def configure(
         made: ExportQueue[Any] = ExportQueue(
             delivery, f"{signal} ({name})", max_queue_size=queue, max_batch=batch,
             schedule_delay=delay_ms / 1000, shutdown_timeout=shutdown_timeout,
+            probe_interval=_PROBE_INTERVAL,
         )
         queues.append(made)
         return made

@@ -7,8 +7,9 @@ so a batch that fails is gone, and an exporter that waits out an outage blocks
 (or can never be: refused, or unsendable data):
 
 - **bounded** (``OTEL_BSP_MAX_QUEUE_SIZE``): the batch being sent counts too;
-  when full, *new* items are dropped (what is queued stays, and stays in
-  order) and counted;
+  when full, the *oldest* queued items are dropped (as the SDK's batch
+  processors do) and counted, so what is produced after an outage always
+  gets through and the order of the rest is kept;
 - **an outage** (retryable answer, connection error, timeout) keeps the batch
   and stops sending: nothing is encoded while the collector is down. An empty
   probe request goes out every ``probe_interval`` (1 s); once it gets through,
@@ -53,7 +54,7 @@ class QueueStats:
 
     queued: int
     delivered: int
-    dropped_full: int  # refused by a full queue
+    dropped_full: int  # the oldest, dropped for newer ones when full (or after shutdown)
     dropped_refused: int  # the collector refused them (a configuration error)
     dropped_bad: int  # batches that could not be sent (the collector was fine)
     outages: int
@@ -119,16 +120,23 @@ class ExportQueue(Generic[T]):
     # --- the app's threads ---------------------------------------------------------------
 
     def put(self, item: T) -> None:
-        """Queue ``item``, or count it dropped when full (never blocks, never raises)."""
+        """Queue ``item``; when full, drop the oldest queued one and count it (never blocks)."""
         queue = self._queue
-        if self._stopping or len(queue) + len(self._held) >= self._max:
+        if self._stopping:
+            with self._lock:
+                self._counts["full"] += 1
+            return
+        if len(queue) + len(self._held) >= self._max:
             with self._lock:
                 self._counts["full"] += 1
                 warn, self._full_warned = not self._full_warned, True
-            if warn and not self._stopping:
-                _log.warning("otel-llm: %s: queue full (%d items); new items are dropped and "
-                             "counted until it drains", self.what, self._max)
-            return
+            if warn:
+                _log.warning("otel-llm: %s: queue full (%d items); the oldest queued items are "
+                             "dropped and counted until it drains", self.what, self._max)
+            try:
+                queue.popleft()
+            except IndexError:  # all of it is the batch being sent: that one stays
+                return
         queue.append(item)
         if len(queue) >= self._batch_size and not self._wake.is_set():
             self._wake.set()
