@@ -6,10 +6,10 @@ so a batch that fails is gone, and an exporter that waits out an outage blocks
 :class:`~otel_llm.configuration.delivery.Delivery` says they were delivered
 (or can never be: refused, or unsendable data):
 
-- **bounded** (``OTEL_BSP_MAX_QUEUE_SIZE``): the batch being sent counts too;
-  when full, the *oldest* queued items are dropped (as the SDK's batch
-  processors do) and counted, so what is produced after an outage always
-  gets through and the order of the rest is kept;
+- **bounded** (``OTEL_BSP_MAX_QUEUE_SIZE``, with the SDK's meaning: the batch
+  being sent is not counted): when full, the *oldest* queued items are dropped
+  (as the SDK's batch processors do) and counted, so what is produced after an
+  outage always gets through and the order of the rest is kept;
 - **an outage** (retryable answer, connection error, timeout) keeps the batch
   and stops sending: nothing is encoded while the collector is down. An empty
   probe request goes out every ``probe_interval`` (1 s); once it gets through,
@@ -109,13 +109,20 @@ class ExportQueue(Generic[T]):
         self._probe_took = 0.0  # probes start every interval, however long one takes
         self._start()
         if hasattr(os, "register_at_fork"):  # a forked child gets a worker of its own
-            restart = weakref.WeakMethod(self._start)
+            restart = weakref.WeakMethod(self._after_fork)
             os.register_at_fork(after_in_child=lambda: (m := restart()) and m())
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"otel-llm-{self.what}",
                                         daemon=True)
         self._thread.start()
+
+    def _after_fork(self) -> None:
+        """As the SDK's batch processors: the child starts empty, with fresh locks."""
+        self._lock, self._wake = threading.Lock(), threading.Event()
+        self._queue.clear()
+        self._held, self._flushes, self._outage = [], [], None
+        self._start()
 
     # --- the app's threads ---------------------------------------------------------------
 
@@ -126,7 +133,7 @@ class ExportQueue(Generic[T]):
             with self._lock:
                 self._counts["full"] += 1
             return
-        if len(queue) + len(self._held) >= self._max:
+        if len(queue) >= self._max:
             with self._lock:
                 self._counts["full"] += 1
                 warn, self._full_warned = not self._full_warned, True
@@ -135,8 +142,8 @@ class ExportQueue(Generic[T]):
                              "dropped and counted until it drains", self.what, self._max)
             try:
                 queue.popleft()
-            except IndexError:  # all of it is the batch being sent: that one stays
-                return
+            except IndexError:  # emptied by the worker meanwhile
+                pass
         queue.append(item)
         if len(queue) >= self._batch_size and not self._wake.is_set():
             self._wake.set()
@@ -240,9 +247,20 @@ class ExportQueue(Generic[T]):
                 queue = self._queue
                 if not queue or (len(queue) < self._batch_size and not everything):
                     return
-                take = min(self._batch_size, len(queue))
-                self._held = [queue.popleft() for _ in range(take)]
+                self._held = self._take(min(self._batch_size, len(queue)))
+                if not self._held:
+                    continue
             self._sent(self._held, self._delivery.send(self._held))
+
+    def _take(self, count: int) -> list[T]:
+        """The oldest ``count`` queued items (fewer if a full queue dropped some meanwhile)."""
+        batch: list[T] = []
+        try:
+            for _ in range(count):
+                batch.append(self._queue.popleft())
+        except IndexError:
+            pass
+        return batch
 
     def _sent(self, batch: list[T], verdict: Verdict) -> None:
         outcome = verdict.outcome
