@@ -140,7 +140,7 @@ class ExportQueue(Generic[T]):
             if warn:
                 _log.warning("otel-llm: %s: queue full (%d items); the oldest queued items are "
                              "dropped and counted until it drains", self.what, self._max)
-            try:
+            try:  # noqa: SIM105 - per item during an outage: no context manager
                 queue.popleft()
             except IndexError:  # emptied by the worker meanwhile
                 pass
