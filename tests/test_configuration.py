@@ -844,3 +844,15 @@ def test_metrics_stay_cumulative_across_an_outage(make: Any) -> None:
     counts = [p.count for p in points()]
     assert counts == sorted(counts)  # cumulative: never goes back
     assert {p.start_time_unix_nano for p in points()} == {start}
+
+
+def test_shutdown_delivers_what_is_queued_and_stops_the_exporters(make: Any) -> None:
+    """A healthy collector: shutdown sends the queued spans, then stops every exporter (the
+    probe exporters too), reporting nothing undelivered."""
+    with GrpcCollector() as collector:
+        handle = make(endpoint=collector.endpoint, metrics_exporter="none")
+        _traces(handle, 0, 5)
+        assert handle.shutdown()
+        assert len(collector.received.spans()) == 15
+    assert handle.export_stats()["traces (otlp)"].queued == 0
+    assert all(exporter._shutdown for exporter in handle._exporters)

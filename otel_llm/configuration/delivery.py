@@ -123,6 +123,7 @@ class Delivery:
         self.exporter = exporter
         self.probe_exporter = probe_exporter or exporter
         self._success = success
+        self._closed = False
         self._errors = _watch(exporter)
         self._probe_errors = (
             _watch(probe_exporter) if probe_exporter is not None else self._errors
@@ -165,7 +166,10 @@ class Delivery:
         return classify(getattr(seen, "error", None), getattr(seen, "error_attrs", None))
 
     def shutdown(self) -> None:
-        """Stop the exporters; aborts the SDK's retry waits and open channels."""
+        """Stop the exporters (once); aborts the SDK's retry waits and open channels."""
+        if self._closed:
+            return
+        self._closed = True
         for exporter in {id(self.exporter): self.exporter,
                          id(self.probe_exporter): self.probe_exporter}.values():
             try:

@@ -178,8 +178,7 @@ class ExportQueue(Generic[T]):
         """Stop, wait for the last sends until the deadline; the number of items not delivered."""
         self.stop(timeout)
         self._thread.join(max(self._deadline - time.monotonic(), 0.0))
-        if self._thread.is_alive():  # stuck in an export: abort the exporter's wait/request
-            self._delivery.shutdown()
+        self._delivery.shutdown()  # if still stuck in an export, this aborts its wait/request
         return len(self._queue) + len(self._held)
 
     def why_down(self) -> str:
