@@ -586,6 +586,7 @@ def test_a_short_script_loses_nothing(tmp_path: Path) -> None:
 # --- faults --------------------------------------------------------------------------------
 
 
+DOWN = "traces (otlp): collector unavailable"
 FAULTS = [
     ("grpc", "down"),
     ("grpc", "hang"),
@@ -642,7 +643,7 @@ def test_faulty_collector_never_reaches_the_app(
     """
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
     collector = _collector(protocol, fault)
-    with collector or contextlib.nullcontext(), _watch("traces (otlp) export failed") as failed:
+    with collector or contextlib.nullcontext(), _watch(DOWN) as failed:
         endpoint = collector.endpoint if collector else dead_endpoint()
         handle = make(
             endpoint=endpoint,
@@ -670,7 +671,7 @@ def test_faulty_collector_never_reaches_the_app(
     messages = [(r.name, r.msg) for r in caplog.records]
     assert len(messages) == len(set(messages)), messages
     assert len(messages) <= 6, messages
-    failures = [r for r in caplog.records if "traces (otlp) export failed" in r.getMessage()]
+    failures = [r for r in caplog.records if DOWN in r.getMessage()]
     assert len(failures) == 1
 
 
@@ -680,7 +681,7 @@ def test_memory_stays_bounded_with_a_hanging_collector(
     """Exports stuck for the whole test: the queue cap bounds memory; drops are logged once."""
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
     caplog.set_level(logging.WARNING)
-    with GrpcCollector("hang") as collector, _watch("Queue full") as full:
+    with GrpcCollector("hang") as collector, _watch("queue full") as full:
         handle = make(
             endpoint=collector.endpoint,
             protocol="grpc",
@@ -710,25 +711,34 @@ def test_memory_stays_bounded_with_a_hanging_collector(
         # 3,000 more spans kept in memory would be several MB.
         assert growth < 1_000_000, f"grew {growth} bytes"
         assert handler.open_runs == 0
-    dropped = [r for r in caplog.records if "Queue full" in r.getMessage()]
-    assert len(dropped) == 1  # the SDK logs this once per dropped span without the limiter
+    dropped = [r for r in caplog.records if "queue full" in r.getMessage()]
+    assert len(dropped) == 1
+    # All but at most one batch (taken by a hanging export meanwhile) of those 3,000.
+    assert handle.export_stats()["traces (otlp)"].dropped_full >= 3000 - 200
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
-def test_shutdown_with_a_dead_collector_returns(protocol: str, make: Any) -> None:
-    """Long export timeouts and retries pending: shutdown still returns and the handle is closed.
+def test_shutdown_with_a_dead_collector_reports_what_it_could_not_deliver(
+    protocol: str, caplog: pytest.LogCaptureFixture, make: Any
+) -> None:
+    """Long export timeouts and retries pending: shutdown returns, closes the handle, and
+    reports (log and export_stats) how many spans were left undelivered.
 
     How long it takes is a benchmark figure (``bench/fault_bench.py``).
     """
-    with HttpCollector("hang") if protocol == "http/protobuf" else contextlib.nullcontext():
-        handle = make(
-            endpoint=dead_endpoint(), protocol=protocol, export_timeout=10, max_queue_size=2048
-        )
-        handler = handle.handler()
-        for _ in range(1500):
-            llm_run(handler, tokens=2)
-        handle.shutdown(timeout=1.0)
+    caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
+    handle = make(
+        endpoint=dead_endpoint(), protocol=protocol, export_timeout=10, max_queue_size=2048,
+        metrics_exporter="none",
+    )
+    handler = handle.handler()
+    for _ in range(1500):
+        llm_run(handler, tokens=2)
+    handle.shutdown()  # the default deadline (3 s)
     assert handler.open_runs == 0
+    assert handle.export_stats()["traces (otlp)"].queued == 1500
+    [report] = [r.getMessage() for r in caplog.records if "could not be delivered" in r.getMessage()]
+    assert "traces (otlp): 1500" in report
     handle.shutdown(timeout=1.0)  # idempotent
 
 
@@ -751,53 +761,245 @@ def test_rate_limited_log_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     assert later.getMessage() == "Failed c [1 similar messages suppressed in the last 0.2 s]"
 
 
-class _FlakyExporter:
-    """Records the batches it is given; fails while ``down`` is set."""
-
-    def __init__(self) -> None:
-        self.down = True
-        self.batches: list[int] = []
-
-    def export(self, batch: Any) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
-        self.batches.append(len(batch))
-        return SpanExportResult.FAILURE if self.down else SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 0) -> bool:
-        return True
+# --- outages: keep what the queue holds, resume when the collector is back ------------------
 
 
-def test_breaker_stops_encoding_during_an_outage_then_probes(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def _traces(handle: Telemetry, start: int, count: int) -> None:
+    """``count`` traces of three spans (two children, then their parent), numbered from start."""
+    tracer = handle.tracer_provider.get_tracer("outage-test")
+    for i in range(start, start + count):
+        with tracer.start_as_current_span(f"t{i}"):
+            for child in ("a", "b"):
+                with tracer.start_as_current_span(f"t{i}.{child}"):
+                    pass
+
+
+def _arrived_in_order(spans: list[Any]) -> bool:
+    """Every trace's spans arrived as they ended: children a, b, then the parent."""
+    by_trace: dict[bytes, list[str]] = {}
+    for span in spans:
+        by_trace.setdefault(span.trace_id, []).append(span.name)
+    return all(
+        names == [f"{names[-1]}.a", f"{names[-1]}.b", names[-1]] for names in by_trace.values()
+    )
+
+
+OUTAGES = [
+    ("grpc", "unavailable"),
+    ("grpc", "error"),
+    ("grpc", "hang"),
+    ("http/protobuf", "unavailable"),
+    ("http/protobuf", "error"),
+    ("http/protobuf", "down"),
+]
+
+
+@pytest.mark.parametrize(("protocol", "fault"), OUTAGES)
+def test_an_outage_loses_nothing_the_queue_holds(
+    protocol: str,
+    fault: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    make: Any,
 ) -> None:
-    """After a failure batches are dropped unsent; probes are small; recovery is logged once."""
-    now = [100.0]
-    monkeypatch.setattr(guard.time, "monotonic", lambda: now[0])
-    inner = _FlakyExporter()
-    breaker = guard.SpanBreaker(inner, "otlp")  # type: ignore[arg-type]
-    batch = list(range(100))
+    """A collector failing (503/UNAVAILABLE, 500/INTERNAL, hanging, refusing connections) then
+    recovering: every span produced during the outage arrives afterwards, in order per trace,
+    with the log records; while down only empty probe requests reach it (nothing is encoded);
+    the outage is logged once when it starts and once when it ends.
+    """
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    monkeypatch.setenv("OTEL_BLRP_SCHEDULE_DELAY", "50")
     caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
-    assert breaker.export(batch).name == "FAILURE"  # type: ignore[arg-type]
-    assert breaker.export(batch).name == "FAILURE"  # type: ignore[arg-type]  # open: not sent
-    assert inner.batches == [100]
-    now[0] += 1.1
-    breaker.export(batch)  # type: ignore[arg-type]  # half-open: a probe of 8 fails
-    assert inner.batches == [100, 8]
-    now[0] += 1.1  # back-off doubled to 2 s: still open
-    breaker.export(batch)  # type: ignore[arg-type]
-    assert inner.batches == [100, 8]
-    now[0] += 1.0
-    inner.down = False
-    assert breaker.export(batch).name == "SUCCESS"  # type: ignore[arg-type]
-    assert inner.batches == [100, 8, 8, 92]
+    Collector = GrpcCollector if protocol == "grpc" else HttpCollector
+    endpoint = dead_endpoint()
+    port = int(endpoint.rsplit(":", 1)[1])
+    # "down": nothing listens until the collector starts on that port at recovery.
+    collector = Collector(fault, port=port) if fault != "down" else None
+    if collector is not None:
+        collector.__enter__()
+    try:
+        with _watch(DOWN) as down, _watch("traces (otlp): export works again") as back:
+            handle = make(
+                endpoint=endpoint, protocol=protocol, export_timeout=2.0,
+                metrics_exporter="none", max_queue_size=1000, capture_content="EVENT_ONLY",
+            )
+            handler = handle.handler()
+            for _ in range(100):
+                llm_run(handler)  # a span and a log record each
+            assert down.wait(60), "the outage should have been noticed"
+            _traces(handle, 0, 100)
+            if collector is not None:
+                probes = collector.received.attempts
+                assert collector.received.wait_for(lambda r: r.attempts >= probes + 2)
+                assert collector.received.spans() == []
+            if collector is None:
+                collector = Collector(port=port).__enter__()
+            else:
+                collector.fault = None
+                collector.release.set()
+            assert collector.received.wait_for(lambda r: len(r.spans()) == 400)
+            assert back.wait(60)
+            assert collector.received.wait_for(lambda r: len(_log_records(r)) == 100)
+            _traces(handle, 100, 10)
+            assert handle.force_flush(timeout=30)
+            assert collector.received.wait_for(lambda r: len(r.spans()) == 430)
+    finally:
+        if collector is not None:
+            collector.__exit__(None, None, None)
+    spans = collector.received.spans()
+    assert len({s.span_id for s in spans}) == 430
+    assert _arrived_in_order([s for s in spans if s.name.startswith("t")])
+    # After the first failed attempt only probes went out: empty requests, nothing encoded.
+    for kind in ("traces", "logs") if fault != "down" else ():
+        sizes = collector.received.attempt_sizes[kind]
+        first_probe = sizes.index(0)
+        last_probe = max(i for i, size in enumerate(sizes) if size == 0)
+        assert set(sizes[first_probe:last_probe + 1]) == {0}, kind
+    stats = handle.export_stats()["traces (otlp)"]
+    assert (stats.delivered, stats.dropped_full, stats.outages) == (430, 0, 1)
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2
-    assert "export failed" in messages[0]
-    assert "works again; 400 items were dropped meanwhile" in messages[1]
+    assert len([m for m in messages if DOWN in m]) == 1
+    [end] = [m for m in messages if "traces (otlp): export works again" in m]
+    assert "400 items delivered late, 0 dropped" in end or "items delivered late" in end
+
+
+def _log_records(received: Any) -> list[Any]:
+    return [
+        record
+        for request in received.logs
+        for rl in request.resource_logs
+        for sl in rl.scope_logs
+        for record in sl.log_records
+    ]
+
+
+def test_overflow_drops_the_oldest_queued_and_counts_them(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make: Any
+) -> None:
+    """A full queue drops its oldest queued spans for new ones (the batch being sent stays
+    and, as in the SDK, is not counted in the queue size; the order of the rest is kept),
+    counts them, says so once, and reports the count when the outage ends."""
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "9")
+    caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
+    with GrpcCollector("unavailable") as collector, _watch(DOWN) as down, \
+            _watch("export works again") as back:
+        handle = make(endpoint=collector.endpoint, protocol="grpc", export_timeout=2.0, metrics_exporter="none",
+                      max_queue_size=30)
+        _traces(handle, 0, 10)  # 30 spans: the first 9 are being sent, 21 queued
+        assert down.wait(60)
+        _traces(handle, 10, 40)  # 120 more: 9 fill the queue, the oldest 111 make room
+        collector.fault = None
+        assert back.wait(60)
+        assert collector.received.wait_for(lambda r: len(r.spans()) == 39)
+    kept = [f"t{i}{c}" for i in range(50) for c in (".a", ".b", "")]
+    assert [s.name for s in collector.received.spans()] == kept[:9] + kept[-30:]
+    assert handle.export_stats()["traces (otlp)"].dropped_full == 111
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "queue full (30 items)" in m]) == 1
+    [end] = [m for m in messages if "export works again" in m]
+    assert "39 items delivered late, 111 dropped (queue full)" in end
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_a_refusing_collector_is_a_configuration_error_logged_once(
+    protocol: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make: Any
+) -> None:
+    """PERMISSION_DENIED / HTTP 403: one ERROR naming the code, the refused batch dropped and
+    counted, no retry loop: more batches send nothing more to the collector."""
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
+    Collector = GrpcCollector if protocol == "grpc" else HttpCollector
+    with Collector("denied") as collector, _watch("configuration error") as refused:
+        handle = make(endpoint=collector.endpoint, protocol=protocol, export_timeout=2.0,
+                      metrics_exporter="none")
+        _traces(handle, 0, 10)
+        assert refused.wait(60)
+        attempts = collector.received.attempts
+        for start in range(10, 1000, 100):
+            _traces(handle, start, 100)
+            handle.force_flush(timeout=5)
+        assert collector.received.attempts == attempts
+    errors = [r for r in caplog.records
+              if r.levelno == logging.ERROR and r.name == "otel_llm.configuration"]
+    [error] = errors
+    assert ("PERMISSION_DENIED" if protocol == "grpc" else "HTTP 403") in error.getMessage()
+    stats = handle.export_stats()["traces (otlp)"]
+    # The refused batch (what was queued when it went out) is dropped; the rest waits.
+    assert 0 < stats.dropped_refused <= 30 and stats.down and stats.delivered == 0
+    assert stats.dropped_refused + stats.queued + stats.dropped_full == 3030
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_an_unencodable_batch_is_dropped_alone(
+    protocol: str, caplog: pytest.LogCaptureFixture, make: Any
+) -> None:
+    """A batch that cannot be encoded is dropped and counted; the collector took an empty
+    request meanwhile, so it is no outage and the next spans flow as usual."""
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    caplog.set_level(logging.WARNING, logger="otel_llm.configuration")
+    with (GrpcCollector if protocol == "grpc" else HttpCollector)() as collector:
+        handle = make(endpoint=collector.endpoint, protocol=protocol, metrics_exporter="none")
+        _traces(handle, 0, 1)
+        assert handle.force_flush(timeout=10)
+        context = SpanContext(1, 2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+        bad = ReadableSpan(name=b"\xff", context=context)  # type: ignore[arg-type]  # not UTF-8
+        [processor] = handle.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        processor.on_end(bad)
+        assert handle.force_flush(timeout=10)
+        _traces(handle, 1, 1)
+        assert handle.force_flush(timeout=10)
+    assert [s.name for s in collector.received.spans()] == ["t0.a", "t0.b", "t0", "t1.a", "t1.b", "t1"]
+    stats = handle.export_stats()["traces (otlp)"]
+    assert (stats.dropped_bad, stats.outages, stats.delivered) == (1, 0, 6)
+    assert not any(DOWN in r.getMessage() for r in caplog.records)
+    assert any("could not be sent" in r.getMessage() for r in caplog.records)
+
+
+def test_metrics_stay_cumulative_across_an_outage(make: Any) -> None:
+    """Counts made before, during and after an outage add up in the first export after it,
+    with the same start time: a backend sees no reset."""
+    with GrpcCollector() as collector:
+        handle = make(endpoint=collector.endpoint, protocol="grpc", metric_export_interval=0.1,
+                      export_timeout=0.2, traces_exporter="none")
+        handler = handle.handler()
+
+        def points() -> list[Any]:
+            return [
+                p for m in collector.received.metric(semconv.METRIC_OPERATION_DURATION)
+                for p in m.histogram.data_points
+            ]
+
+        for _ in range(5):
+            llm_run(handler)
+        assert collector.received.wait_for(lambda r: any(p.count == 5 for p in points()))
+        start = points()[-1].start_time_unix_nano
+        collector.fault = "unavailable"
+        failed = collector.received.attempts
+        for _ in range(7):
+            llm_run(handler)
+        assert collector.received.wait_for(lambda r: r.attempts >= failed + 2)
+        collector.fault = None
+        for _ in range(3):
+            llm_run(handler)
+        assert collector.received.wait_for(lambda r: any(p.count == 15 for p in points()))
+    counts = [p.count for p in points()]
+    assert counts == sorted(counts)  # cumulative: never goes back
+    assert {p.start_time_unix_nano for p in points()} == {start}
+
+
+def test_shutdown_delivers_what_is_queued_and_stops_the_exporters(make: Any) -> None:
+    """A healthy collector: shutdown sends the queued spans, then stops every exporter (the
+    probe exporters too), reporting nothing undelivered."""
+    with GrpcCollector() as collector:
+        handle = make(endpoint=collector.endpoint, protocol="grpc", metrics_exporter="none")
+        _traces(handle, 0, 5)
+        assert handle.shutdown()
+        assert len(collector.received.spans()) == 15
+    assert handle.export_stats()["traces (otlp)"].queued == 0
+    assert all(exporter._shutdown for exporter in handle._exporters)
 
 
 # --- install extras, default protocol, whose logs are rate-limited ------------------------------
@@ -864,7 +1066,7 @@ def test_export_logs_are_rate_limited_for_our_pipelines_only(
     handle = make(
         endpoint=endpoint, protocol="http/protobuf", metrics_exporter="none", export_timeout=1
     )
-    [ours] = [e for e in handle._exporters if isinstance(e, OTLPSpanExporter)]
+    ours = next(e for e in handle._exporters if isinstance(e, OTLPSpanExporter))  # data, probe
     memory = InMemorySpanExporter()
     source = TracerProvider()
     source.add_span_processor(SimpleSpanProcessor(memory))

@@ -7,12 +7,12 @@ setting, and returns a ``Telemetry`` handle whose ``force_flush()`` and
 ``shutdown()`` are bounded by timeouts and registered with ``atexit``.
 
 Exporting never blocks or raises into the application: spans and log records
-go through bounded batch queues, metrics through a periodic reader, each on its
-own thread. While a collector keeps failing, span and log batches are dropped
-without being encoded (encoding costs more CPU than creating the span, and
-competes with the application for the GIL), and the SDK's repeated
-export-failure messages from these pipelines (not from exporters the
-application built) are rate-limited to one per kind per minute.
+go through bounded queues (:mod:`~otel_llm.configuration.queue`), metrics
+through the SDK's periodic reader (cumulative, so an outage leaves no reset),
+each on its own thread. While a collector is down, what the queue holds waits
+for it, nothing is encoded, and an empty probe request finds out when it is
+back; the SDK's repeated export-failure messages from these pipelines (not from
+exporters the application built) are rate-limited to one per kind per minute.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ from typing import Any, Literal
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otel_llm import settings
 from otel_llm.attribution import propagate_in_baggage
 from otel_llm.configuration import checks
+from otel_llm.configuration.delivery import Delivery
 from otel_llm.configuration.exporters import (
     Exporters,
     env_int,
@@ -47,16 +48,11 @@ from otel_llm.configuration.exporters import (
 from otel_llm.configuration.exporters import (
     resource as build_resource,
 )
-from otel_llm.configuration.guard import (
-    LogBreaker,
-    SpanBreaker,
-    bounded,
-    own,
-    quietly,
-    rate_limit_export_logs,
-)
+from otel_llm.configuration.guard import bounded, own, quietly, rate_limit_export_logs
+from otel_llm.configuration.processors import QueuedLogRecordProcessor, QueuedSpanProcessor
 from otel_llm.configuration.providers import existing
 from otel_llm.configuration.providers import install as install_globals
+from otel_llm.configuration.queue import ExportQueue, QueueStats
 from otel_llm.errors import ConfigurationError
 from otel_llm.telemetry import CaptureMode, OpenTelemetryCallbackHandler
 from otel_llm.telemetry.content import capture_mode_from_env, parse_capture_mode
@@ -69,6 +65,11 @@ _log = logging.getLogger("otel_llm.configuration")
 _DEFAULT_QUEUE_SIZE = 2048
 _MAX_QUEUE_SIZE = 1_000_000  # the same bound as OTEL_BSP_MAX_QUEUE_SIZE's check
 _DEFAULT_PROMETHEUS_PORT = 9464
+# An empty request: a collector that is up answers at once. Shorter than the SDK's first
+# retry back-off (0.8-1.2 s), so a probe is one attempt; every 0.5 s, so the first
+# delivery after an outage comes within about a second.
+_PROBE_TIMEOUT = 0.5
+_PROBE_INTERVAL = 0.5
 
 
 class Telemetry:
@@ -84,6 +85,8 @@ class Telemetry:
         exporters: list[Any],
         prometheus_server: Any = None,
         dimensions: MetricDimensions | None = None,
+        queues: list[ExportQueue[Any]] | None = None,
+        shutdown_timeout: float = 3.0,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
@@ -93,6 +96,8 @@ class Telemetry:
         self._exporters = exporters
         self._prometheus_server = prometheus_server
         self._dimensions = dimensions if dimensions is not None else MetricDimensions()
+        self._queues = queues or []
+        self.shutdown_timeout = shutdown_timeout
         self._handlers: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._shut_down = False
@@ -129,8 +134,17 @@ class Telemetry:
 
         return bounded(flush, timeout, "force_flush")
 
-    def shutdown(self, timeout: float = 5.0) -> bool:
-        """End open runs, export what is left, stop the exporters; idempotent, bounded."""
+    def export_stats(self) -> dict[str, QueueStats]:
+        """Per span/log exporter (e.g. ``"traces (otlp)"``): queued, delivered, dropped, ..."""
+        return {queue.what: queue.stats() for queue in self._queues}
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """End open runs, export what is left, stop the exporters; idempotent, bounded.
+
+        ``timeout`` defaults to ``configure(shutdown_timeout=)`` (3 s). Items that
+        could not be delivered by then (a dead collector) are counted in one
+        warning and stay in :meth:`export_stats` as ``queued``.
+        """
         with self._lock:
             if self._shut_down:
                 return True
@@ -138,7 +152,11 @@ class Telemetry:
         atexit.unregister(self._at_exit)
         for handler in list(self._handlers):
             handler.close()
+        if timeout is None:
+            timeout = self.shutdown_timeout
         deadline = time.monotonic() + timeout
+        for queue in self._queues:  # all send their last batches at once, to one deadline
+            queue.stop(timeout)
 
         def stop() -> bool:
             for provider in self._owned:
@@ -153,6 +171,16 @@ class Telemetry:
             # Abort retries and in-flight requests so the export threads end soon too.
             for exporter in self._exporters:
                 quietly(exporter.shutdown)
+        left = {q.what: (q.stats().queued, q.why_down()) for q in self._queues}
+        if any(count for count, _ in left.values()):
+            _log.warning(
+                "otel-llm: shutdown: items that could not be delivered: %s",
+                ", ".join(
+                    f"{what}: {count}" + (f" ({why})" if why else "")
+                    for what, (count, why) in left.items()
+                    if count
+                ),
+            )
         if self._prometheus_server is not None:
             quietly(self._prometheus_server.shutdown)
             quietly(self._prometheus_server.server_close)
@@ -177,6 +205,7 @@ def configure(
     export_timeout: float | None = None,
     metric_export_interval: float | None = None,
     max_queue_size: int | None = None,
+    shutdown_timeout: float = 3.0,
     prometheus_port: int | None = None,
     prometheus_host: str = "127.0.0.1",
     capture_content: CaptureMode | str | bool | None = None,
@@ -192,7 +221,8 @@ def configure(
     defaults (OTLP over http/protobuf to ``localhost:4318``, the specification's
     default; ``protocol="grpc"`` needs the ``grpc`` extra). ``endpoint`` is a base URL
     for both protocols. ``export_timeout`` and ``metric_export_interval`` are in
-    seconds. ``max_queue_size`` bounds the span and log queues (default 2048).
+    seconds. ``max_queue_size`` bounds the span and log queues (default 2048);
+    ``shutdown_timeout`` bounds ``shutdown()`` (default 3 s).
     ``prometheus_port`` adds a pull endpoint on ``prometheus_host`` (needs the
     ``prometheus`` extra). A LoggerProvider is built only when
     ``capture_content`` (or its variable) asks for events.
@@ -231,6 +261,7 @@ def configure(
         checks.check_text(setting, text)
     checks.check_positive("export_timeout", export_timeout)
     checks.check_positive("metric_export_interval", metric_export_interval, maximum=86_400)
+    checks.check_positive("shutdown_timeout", shutdown_timeout)
     if max_queue_size is not None and (
         not isinstance(max_queue_size, int)
         or isinstance(max_queue_size, bool)
@@ -263,17 +294,28 @@ def configure(
     queue = max_queue_size or env_int("OTEL_BSP_MAX_QUEUE_SIZE", _DEFAULT_QUEUE_SIZE)
     batch = min(queue, env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512))
     owned: list[Any] = []
+    queues: list[ExportQueue[Any]] = []
+    probe_timeout = min(_PROBE_TIMEOUT, export_timeout or _PROBE_TIMEOUT)
+
+    def export_queue(signal: Literal["traces", "logs"], name: str, delay_ms: int) -> Any:
+        success = SpanExportResult.SUCCESS if signal == "traces" else LogRecordExportResult.SUCCESS
+        probe = otlp.build(signal, name, timeout=probe_timeout) if name == "otlp" else None
+        delivery = Delivery(otlp.build(signal, name), success, probe)
+        made: ExportQueue[Any] = ExportQueue(
+            delivery, f"{signal} ({name})", max_queue_size=queue, max_batch=batch,
+            schedule_delay=delay_ms / 1000, shutdown_timeout=shutdown_timeout,
+            probe_interval=_PROBE_INTERVAL,
+        )
+        queues.append(made)
+        own(made)
+        return made
 
     tracer_provider = existing("traces", install, on_existing_provider)
     if tracer_provider is None:
         sdk_tracer = TracerProvider(resource=resource, shutdown_on_exit=False)
         for name in names["traces"]:
-            span_exporter = SpanBreaker(otlp.build("traces", name), name)
-            span_processor = BatchSpanProcessor(
-                span_exporter, max_queue_size=queue, max_export_batch_size=batch
-            )
-            own(span_exporter, span_processor)
-            sdk_tracer.add_span_processor(span_processor)
+            delay = env_int("OTEL_BSP_SCHEDULE_DELAY", 5000)
+            sdk_tracer.add_span_processor(QueuedSpanProcessor(export_queue("traces", name, delay)))
         owned.append(sdk_tracer)
         tracer_provider = sdk_tracer
 
@@ -306,12 +348,10 @@ def configure(
         if logger_provider is None:
             sdk_logger = LoggerProvider(resource=resource, shutdown_on_exit=False)
             for name in names["logs"]:
-                log_exporter = LogBreaker(otlp.build("logs", name), name)
-                log_processor = BatchLogRecordProcessor(
-                    log_exporter, max_queue_size=queue, max_export_batch_size=batch
+                delay = env_int("OTEL_BLRP_SCHEDULE_DELAY", 1000)
+                sdk_logger.add_log_record_processor(
+                    QueuedLogRecordProcessor(export_queue("logs", name, delay))
                 )
-                own(log_exporter, log_processor)
-                sdk_logger.add_log_record_processor(log_processor)
             owned.append(sdk_logger)
             logger_provider = sdk_logger
 
@@ -321,5 +361,5 @@ def configure(
     rate_limit_export_logs()
     return Telemetry(
         tracer_provider, meter_provider, logger_provider, mode, owned, otlp.built,
-        prometheus_server, dimensions,
+        prometheus_server, dimensions, queues, shutdown_timeout,
     )

@@ -60,7 +60,8 @@ class Exporters:
         self.timeout = timeout
         self.built: list[Any] = []
 
-    def build(self, signal: Signal, name: str) -> Any:
+    def build(self, signal: Signal, name: str, timeout: float | None = None) -> Any:
+        """``timeout`` (OTLP only) overrides the configured one (the queue's probes)."""
         kwargs: dict[str, Any] = {}
         if name == "otlp":
             setting, protocol = checks.protocol_source(signal, self.protocol)
@@ -81,8 +82,8 @@ class Exporters:
                 kwargs.update(_grpc_options(signal, self.endpoint))
             if self.headers:
                 kwargs["headers"] = self.headers
-            if self.timeout:
-                kwargs["timeout"] = self.timeout
+            if timeout or self.timeout:
+                kwargs["timeout"] = timeout or self.timeout
         exporter = _load(signal, name)(**kwargs)
         self.built.append(exporter)
         return exporter

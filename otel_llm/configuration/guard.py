@@ -1,11 +1,10 @@
-"""Export in the background without hurting the application.
+"""Export in the background without hurting the application: bounded waits, quiet logs.
 
-While a collector keeps failing, span and log batches are dropped without being
-encoded (encoding costs more CPU than creating the span and competes with the
-application for the GIL); waits on flush/shutdown are bounded; the SDK's
-repeated export-failure log lines are rate-limited, for the pipelines
-``configure()`` built only: the same SDK loggers also serve exporters the
-application built itself, and their records pass untouched.
+Waits on flush/shutdown are bounded; the SDK's repeated export-failure log
+lines are rate-limited, for the pipelines ``configure()`` built only (the same
+SDK loggers also serve exporters the application built itself, and their
+records pass untouched), and silenced while otel-llm probes a collector it has
+already reported down (the outage is logged once, by the export queue).
 """
 
 from __future__ import annotations
@@ -16,116 +15,21 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
 __all__ = [
     "EXPORT_LOG_FILTER",
-    "LogBreaker",
     "OncePerInterval",
-    "SpanBreaker",
     "bounded",
     "own",
+    "quiet_exports",
     "quietly",
     "rate_limit_export_logs",
 ]
 
 _log = logging.getLogger("otel_llm.configuration")
-
-
-class _Breaker:
-    """Stops paying for exports while the collector keeps failing.
-
-    After a failed export, batches are dropped without being encoded for a
-    back-off period (1 s, doubling up to 60 s); then a probe of a few items is
-    sent, and the rest of that batch only if the probe got through. The first
-    failure and the recovery are logged once each, with the number dropped.
-    Only the processor's worker thread calls ``export`` (under its lock).
-    """
-
-    PROBE = 8
-    MAX_BACKOFF = 60.0
-
-    def __init__(self, exporter: Any, what: str) -> None:
-        self._exporter = exporter
-        self._what = what
-        self._failures = 0
-        self._dropped = 0
-        self._closed_until = 0.0
-
-    def _export(self, batch: Sequence[Any]) -> bool:
-        if time.monotonic() < self._closed_until:
-            self._dropped += len(batch)
-            return False
-        if self._failures:
-            head, tail = list(batch[: self.PROBE]), list(batch[self.PROBE :])
-            sent = self._send(head) and (not tail or self._send(tail))
-        else:
-            sent = self._send(batch)
-        if sent:
-            if self._failures:
-                _log.warning(
-                    "otel-llm: %s export works again; %d items were dropped meanwhile",
-                    self._what,
-                    self._dropped,
-                )
-                self._failures = self._dropped = 0
-            return True
-        self._failures += 1
-        self._dropped += len(batch)
-        backoff = min(2.0 ** (self._failures - 1), self.MAX_BACKOFF)
-        self._closed_until = time.monotonic() + backoff
-        if self._failures == 1:
-            _log.warning(
-                "otel-llm: %s export failed; dropping batches unsent, retrying after 1 s "
-                "and then up to every %g s until it works (the application is not affected)",
-                self._what,
-                self.MAX_BACKOFF,
-            )
-        return False
-
-    def _send(self, batch: Sequence[Any]) -> bool:
-        try:
-            return bool(self._exporter.export(batch) == self._success)
-        except Exception:
-            _log.debug("otel-llm: %s exporter raised", self._what, exc_info=True)
-            return False
-
-    _success: Any = None
-
-    def shutdown(self) -> None:
-        self._exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return bool(self._exporter.force_flush(timeout_millis))
-
-
-class SpanBreaker(_Breaker, SpanExporter):
-    _success = SpanExportResult.SUCCESS
-
-    def __init__(self, exporter: SpanExporter, name: str) -> None:
-        super().__init__(exporter, f"traces ({name})")
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS if self._export(spans) else SpanExportResult.FAILURE
-
-
-class LogBreaker(_Breaker, LogRecordExporter):
-    _success = LogRecordExportResult.SUCCESS
-
-    def __init__(self, exporter: LogRecordExporter, name: str) -> None:
-        super().__init__(exporter, f"logs ({name})")
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        return (
-            LogRecordExportResult.SUCCESS if self._export(batch) else LogRecordExportResult.FAILURE
-        )
 
 
 def bounded(fn: Callable[[], bool], timeout: float, what: str) -> bool:
@@ -179,6 +83,8 @@ class OncePerInterval(logging.Filter):
             self._seen.clear()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_quiet, "on", False):
+            return False
         if self.applies is not None and not self.applies(record):
             return True
         key = (record.name, record.msg)
@@ -235,6 +141,19 @@ def from_own_pipeline(record: logging.LogRecord) -> bool:
 
 
 EXPORT_LOG_FILTER = OncePerInterval(60.0, applies=from_own_pipeline)
+_quiet = threading.local()
+
+
+@contextlib.contextmanager
+def quiet_exports() -> Iterator[None]:
+    """Drop the SDK's export-path log records made on this thread meanwhile."""
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = False
+
+
 _EXPORT_LOGGER_PREFIXES = ("opentelemetry.exporter", "opentelemetry.sdk")
 
 

@@ -11,7 +11,8 @@ answers (until the receiver stops); ``"error"`` answers a non-retryable server
 error (gRPC INTERNAL / HTTP 500); ``"unavailable"`` a retryable one (gRPC
 UNAVAILABLE / HTTP 503); ``"denied"`` a permanent one (gRPC PERMISSION_DENIED /
 HTTP 403). :meth:`Received.wait_for` blocks until a condition holds, so tests
-wait for events instead of sleeping.
+wait for events instead of sleeping. ``port`` binds a given port (a collector
+that comes back where :func:`dead_endpoint` refused connections).
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ class Received:
         self.logs: list[Any] = []
         self.headers: list[dict[str, str]] = []
         self.attempts = 0
-        self.lock = threading.Lock()
+        # Request bytes of every attempt, failed ones too, per kind ("traces", "logs", ...).
+        self.attempt_sizes: dict[str, list[int]] = {"traces": [], "metrics": [], "logs": []}
+        # Reentrant: a wait_for condition may call spans()/metric() under the lock.
+        self.lock = threading.RLock()
         self._changed = threading.Condition(self.lock)
 
     def spans(self) -> list[Any]:
@@ -95,9 +99,10 @@ class Received:
         with self._changed:
             return self._changed.wait_for(lambda: condition(self), timeout)
 
-    def _attempt(self) -> None:
+    def _attempt(self, kind: str, size: int) -> None:
         with self._changed:
             self.attempts += 1
+            self.attempt_sizes.setdefault(kind, []).append(size)
             self._changed.notify_all()
 
     def _store(self, kind: str, request: Any, headers: dict[str, str]) -> None:
@@ -110,7 +115,7 @@ class Received:
 class GrpcCollector:
     """OTLP/gRPC receiver on 127.0.0.1; see the module doc for ``fault``."""
 
-    def __init__(self, fault: str | None = None) -> None:
+    def __init__(self, fault: str | None = None, port: int = 0) -> None:
         self.fault = fault
         self.received = Received()
         self.release = threading.Event()
@@ -118,7 +123,7 @@ class GrpcCollector:
         collector = self
 
         def handle(kind: str, request: Any, context: grpc.ServicerContext) -> None:
-            collector.received._attempt()
+            collector.received._attempt(kind, request.ByteSize())
             fault = collector.fault
             if fault == "hang":
                 collector.release.wait(60)
@@ -145,7 +150,7 @@ class GrpcCollector:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self.server)  # type: ignore[no-untyped-call]
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self.server)  # type: ignore[no-untyped-call]
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), self.server)  # type: ignore[no-untyped-call]
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
         self.endpoint = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> GrpcCollector:
@@ -178,7 +183,7 @@ class HttpCollector:
         ),
     }
 
-    def __init__(self, fault: str | None = None) -> None:
+    def __init__(self, fault: str | None = None, port: int = 0) -> None:
         self.fault = fault
         self.received = Received()
         self.release = threading.Event()
@@ -187,7 +192,8 @@ class HttpCollector:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                collector.received._attempt()
+                kind = collector._TYPES.get(self.path, ("unknown",))[0]
+                collector.received._attempt(kind, len(body))
                 fault = collector.fault
                 if fault == "hang":
                     collector.release.wait(60)
@@ -210,7 +216,7 @@ class HttpCollector:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
 

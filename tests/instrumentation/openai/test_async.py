@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
+from collections import Counter
 from typing import Any
 
 import openai
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from otel_llm.callbacks import AsyncCallbackHandler
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
+from otel_llm.telemetry import OpenTelemetryCallbackHandler
 
 from .support import USER, Recorder
 
@@ -184,3 +188,43 @@ async def test_async_caller_exception_without_with_is_abandoned(
         await consume()
     end = await _settled(instrumented)
     assert end.hook == "error" and isinstance(end.payload, StreamAbandonedError)
+
+
+def _ours() -> Counter[str]:
+    """Live objects of otel_llm's own types (the instrumentation's per-stream state)."""
+    names = Counter()
+    for o in gc.get_objects():
+        module = type(o).__dict__.get("__module__")
+        if isinstance(module, str) and module.startswith("otel_llm") and "devserver" not in module:
+            names[type(o).__qualname__] += 1
+    return names
+
+
+@pytest.mark.parametrize("ending", ["dropped", "closed"])
+async def test_async_streams_read_once_then_left_retain_nothing(
+    aclient: openai.AsyncOpenAI, ending: str
+) -> None:
+    """Streams read for one chunk, then dropped unclosed or closed early, leave none of
+    otel_llm's state behind once warmed up: no otel_llm objects (proxies, runs, calls,
+    managers), no pending ``weakref.finalize`` callbacks, no open runs in the handler."""
+    handler = OpenTelemetryCallbackHandler(tracer_provider=TracerProvider())
+    instrument_openai([handler])
+
+    async def streams(n: int) -> None:
+        for _ in range(n):
+            stream = await _stream(aclient, "gpt-4o-mini+len=50")
+            await stream.__anext__()
+            if ending == "closed":
+                await stream.close()
+            del stream
+        for _ in range(3):
+            await asyncio.sleep(0.01)  # the loop's aclose() of dropped async generators
+            gc.collect()
+
+    await streams(50)  # warm-up: tokenizer, caches, connection pool
+    objects, finalizers = _ours(), len(weakref.finalize._registry)  # type: ignore[attr-defined]
+    await streams(300)
+    grown = {name: n for name, n in (_ours() - objects).items() if n >= 30}
+    assert grown == {}
+    assert len(weakref.finalize._registry) == finalizers  # type: ignore[attr-defined]
+    assert handler.open_runs == 0
