@@ -7,7 +7,6 @@ import gc
 from typing import Any
 
 import openai
-import pytest
 
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
 
@@ -131,19 +130,31 @@ def test_break_without_close_is_abandoned_when_dropped(client: openai.OpenAI,
     assert _settled(instrumented).hook == "error"
 
 
+def _drop_error(stream: Any) -> tuple[BaseException, int]:
+    """Read a stream the server cuts: what the caller gets, and after how many chunks."""
+    seen = 0
+    try:
+        for _ in stream:
+            seen += 1
+    except Exception as exc:
+        return exc, seen
+    raise AssertionError("the cut stream ended without an error")
+
+
 def test_mid_stream_drop_reports_the_sdk_exception(client: openai.OpenAI,
-                                                   instrumented: Recorder) -> None:
-    """A connection cut mid-stream: the caller gets the SDK's exception, the same object
-    on_llm_error got, after the chunks that did arrive."""
-    stream = _stream(client, "gpt-4o-mini+len=10+error=drop:4")
-    seen = []
-    with pytest.raises(openai.APIError) as info:
-        for chunk in stream:
-            seen.append(chunk)
-    assert len(seen) == 4
-    end = _settled(instrumented)
+                                                   recorder: Recorder) -> None:
+    """A connection cut mid-stream: the caller gets exactly what the SDK raises without
+    instrumentation (its type: APIConnectionError, or the raw transport error before openai
+    3.14), the same object on_llm_error got, after the chunks that did arrive."""
+    drop = "gpt-4o-mini+len=10+error=drop:4"
+    plain, plain_seen = _drop_error(_stream(client, drop))
+    instrument_openai([recorder])
+    traced, seen = _drop_error(_stream(client, drop))
+    assert type(traced) is type(plain)
+    assert seen == plain_seen == 4
+    end = _settled(recorder)
     assert end.hook == "error"
-    assert end.payload is info.value
+    assert end.payload is traced
 
 
 def test_stream_attributes_pass_through(client: openai.OpenAI, instrumented: Recorder) -> None:

@@ -63,6 +63,28 @@ def test_error_and_abandoned_spans(client: openai.OpenAI, otel: InMemoryTelemetr
         "openai.RateLimitError", "otel_llm.instrumentation.openai.StreamAbandonedError"]
 
 
+def test_mid_stream_drop_span(client: openai.OpenAI) -> None:
+    """A stream cut mid-way ends its span with status ERROR and an error type naming the
+    exception the caller got, which has the type the SDK raises without instrumentation."""
+
+    def cut_stream() -> BaseException:
+        with pytest.raises(Exception) as info:
+            list(client.chat.completions.create(
+                model="gpt-4o-mini+len=10+error=drop:4", messages=USER, stream=True))
+        return info.value
+
+    plain = cut_stream()
+    with InMemoryTelemetry() as otel:
+        instrument_openai([otel.handler()])
+        traced = cut_stream()
+    assert type(traced) is type(plain)
+    [span] = otel.spans()
+    assert span.status.status_code is StatusCode.ERROR
+    public_module = type(plain).__module__.split("._")[0]  # openai._exceptions -> openai
+    assert (span.attributes or {})[semconv.ERROR_TYPE] == (
+        f"{public_module}.{type(plain).__qualname__}")
+
+
 def test_server_address_follows_a_changed_base_url(client: openai.OpenAI,
                                                    otel: InMemoryTelemetry) -> None:
     """The rendered base URL is cached per client, yet assigning ``client.base_url`` (a new
