@@ -534,10 +534,12 @@ def test_faulty_collector_never_reaches_the_app(
 def test_memory_stays_bounded_with_a_hanging_collector(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make: Any
 ) -> None:
-    """Exports stuck for the whole test: the queue cap bounds memory; drops are logged once."""
+    """Exports stuck for the whole test: the queue cap bounds memory; drops are logged at most
+    once (newer SDKs, 1.45 for one, log every dropped span, which the limiter folds; 1.39 drops
+    silently)."""
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
     caplog.set_level(logging.WARNING)
-    with GrpcCollector("hang") as collector, _watch("Queue full") as full:
+    with GrpcCollector("hang") as collector:
         handle = make(
             endpoint=collector.endpoint,
             export_timeout=30,  # the first export hangs until the collector is stopped
@@ -545,12 +547,10 @@ def test_memory_stays_bounded_with_a_hanging_collector(
             max_queue_size=200,
         )
         handler = handle.handler()
-        # The first batch is taken by the export that hangs; then the queue fills.
-        for _ in range(1_000_000):
-            if full.is_set():
-                break
+        # The worker takes at most one batch (<= the queue size) into the export that hangs;
+        # whatever else arrives fills the queue: after twice its size it is full.
+        for _ in range(2 * 200):
             llm_run(handler, tokens=3)
-        assert full.is_set(), "the queue should have filled"
         gc.collect()
         tracemalloc.start()
         try:
@@ -567,7 +567,7 @@ def test_memory_stays_bounded_with_a_hanging_collector(
         assert growth < 1_000_000, f"grew {growth} bytes"
         assert handler.open_runs == 0
     dropped = [r for r in caplog.records if "Queue full" in r.getMessage()]
-    assert len(dropped) == 1  # the SDK logs this once per dropped span without the limiter
+    assert len(dropped) <= 1  # newer SDKs log this once per dropped span without the limiter
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
