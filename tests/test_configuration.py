@@ -305,6 +305,7 @@ def test_shutdown_is_idempotent_and_ends_open_runs(make: Any) -> None:
         assert handler.open_runs == 0
 
 
+@pytest.mark.prometheus
 def test_prometheus_endpoint_on_loopback(make: Any) -> None:
     """prometheus_port serves the metrics under their Prometheus names, on 127.0.0.1 only."""
     handle = make(traces_exporter="none", metrics_exporter="none", prometheus_port=0)
