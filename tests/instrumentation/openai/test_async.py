@@ -13,7 +13,7 @@ import pytest
 from otel_llm.callbacks import AsyncCallbackHandler
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
 
-from .support import USER, Recorder
+from .support import DROP_MODEL, USER, Recorder
 
 MODEL = "gpt-4o-mini+len=10"
 
@@ -110,7 +110,7 @@ async def test_async_abandoned_stream(aclient: openai.AsyncOpenAI, instrumented:
 
 
 async def _drop_error(aclient: openai.AsyncOpenAI) -> BaseException:
-    stream = await _stream(aclient, "gpt-4o-mini+len=10+error=drop:4")
+    stream = await _stream(aclient, DROP_MODEL)
     try:
         async for _ in stream:
             pass

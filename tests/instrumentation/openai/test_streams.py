@@ -10,7 +10,7 @@ import openai
 
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
 
-from .support import USER, Recorder
+from .support import DROP_MODEL, USER, Recorder, read_until_cut
 
 MODEL = "gpt-4o-mini+len=10"
 
@@ -130,26 +130,14 @@ def test_break_without_close_is_abandoned_when_dropped(client: openai.OpenAI,
     assert _settled(instrumented).hook == "error"
 
 
-def _drop_error(stream: Any) -> tuple[BaseException, int]:
-    """Read a stream the server cuts: what the caller gets, and after how many chunks."""
-    seen = 0
-    try:
-        for _ in stream:
-            seen += 1
-    except Exception as exc:
-        return exc, seen
-    raise AssertionError("the cut stream ended without an error")
-
-
 def test_mid_stream_drop_reports_the_sdk_exception(client: openai.OpenAI,
                                                    recorder: Recorder) -> None:
     """A connection cut mid-stream: the caller gets exactly what the SDK raises without
     instrumentation (its type: APIConnectionError, or the raw transport error before openai
     3.14), the same object on_llm_error got, after the chunks that did arrive."""
-    drop = "gpt-4o-mini+len=10+error=drop:4"
-    plain, plain_seen = _drop_error(_stream(client, drop))
+    plain, plain_seen = read_until_cut(_stream(client, DROP_MODEL))
     instrument_openai([recorder])
-    traced, seen = _drop_error(_stream(client, drop))
+    traced, seen = read_until_cut(_stream(client, DROP_MODEL))
     assert type(traced) is type(plain)
     assert seen == plain_seen == 4
     end = _settled(recorder)

@@ -14,7 +14,7 @@ from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import instrument_openai
 from otel_llm.testing.otel import InMemoryTelemetry
 
-from .support import USER
+from .support import DROP_MODEL, USER, read_until_cut
 
 
 @pytest.fixture
@@ -66,17 +66,12 @@ def test_error_and_abandoned_spans(client: openai.OpenAI, otel: InMemoryTelemetr
 def test_mid_stream_drop_span(client: openai.OpenAI) -> None:
     """A stream cut mid-way ends its span with status ERROR and an error type naming the
     exception the caller got, which has the type the SDK raises without instrumentation."""
-
-    def cut_stream() -> BaseException:
-        with pytest.raises(Exception) as info:
-            list(client.chat.completions.create(
-                model="gpt-4o-mini+len=10+error=drop:4", messages=USER, stream=True))
-        return info.value
-
-    plain = cut_stream()
+    plain, _ = read_until_cut(
+        client.chat.completions.create(model=DROP_MODEL, messages=USER, stream=True))
     with InMemoryTelemetry() as otel:
         instrument_openai([otel.handler()])
-        traced = cut_stream()
+        traced, _ = read_until_cut(
+            client.chat.completions.create(model=DROP_MODEL, messages=USER, stream=True))
     assert type(traced) is type(plain)
     [span] = otel.spans()
     assert span.status.status_code is StatusCode.ERROR
