@@ -31,6 +31,9 @@ from deploy_support import (
 
 from otel_llm import semconv
 
+# The workload serves its metrics through opentelemetry-exporter-prometheus.
+pytestmark = pytest.mark.prometheus
+
 DASHBOARD = load_dashboard()
 MACROS = {"__rate_interval": "10s", "__interval": "1s", "__range": "1m"}
 PANEL_QUERIES = [

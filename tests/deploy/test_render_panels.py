@@ -9,7 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from deploy_support import BUILD_DIR, LiveStack, load_dashboard, panel_targets
+
+# The workload serves its metrics through opentelemetry-exporter-prometheus.
+pytestmark = pytest.mark.prometheus
 
 RENDER_SCRIPT = Path(__file__).resolve().parent / "render_panels.py"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -89,17 +89,21 @@ class _Failure:
     every: int
     fault: str
     stream: bool
-    expected: type[BaseException]
+    expected: type[BaseException] | tuple[type[BaseException], ...]
     timeout: float | None = None
 
+
+#: The HTTP library the SDK sends with (httpx; httpx2 for openai 3).
+_TRANSPORT = sys.modules[openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0]]
 
 FAILURES = {
     "gpt-4o-mini": (_Failure(5, "429:0.5", False, openai.RateLimitError),),
     "gpt-4o": (
         # the server answers after 1 s; the client gives up after 0.15 s
         _Failure(3, "hang:1", False, openai.APITimeoutError, timeout=0.15),
-        # the connection is cut after 4 SSE events
-        _Failure(7, "drop:4", True, openai.APIConnectionError),
+        # the connection is cut after 4 SSE events: openai >= 3.14 raises APIConnectionError,
+        # older SDKs the transport's RemoteProtocolError, out of the stream iterator
+        _Failure(7, "drop:4", True, (openai.APIConnectionError, _TRANSPORT.RemoteProtocolError)),
     ),
 }
 PROMPTS = (

@@ -9,6 +9,8 @@ import pytest
 
 from otel_llm.devserver import ModelServer
 
+from .support import CONNECTION_ERRORS, assert_cut_mid_body
+
 USER = [{"role": "user", "content": "hello"}]
 
 
@@ -75,15 +77,17 @@ def test_schedule_fails_the_next_requests(client: openai.OpenAI, server: ModelSe
 
 
 def test_mid_stream_drop_raises_in_iterator(client: openai.OpenAI) -> None:
-    """``drop:3`` sends three chunks then cuts the connection: the iterator raises."""
+    """``drop:3`` sends three chunks then cuts the connection: the iterator raises the
+    SDK's report of a body cut short."""
     stream = client.chat.completions.create(
         model="gpt-4o-mini+len=50", messages=USER, stream=True,
         extra_headers={"x-devserver-error": "drop:3"},
     )
     received = []
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(CONNECTION_ERRORS) as info:
         for chunk in stream:
             received.append(chunk)
+    assert_cut_mid_body(info.value)
     assert len(received) == 3
     # The client's pool recovers: the next call works.
     assert client.chat.completions.create(model="gpt-4o-mini", messages=USER).choices
@@ -95,9 +99,10 @@ async def test_mid_stream_drop_async(aclient: openai.AsyncOpenAI) -> None:
         model="gpt-4o-mini+len=50+error=drop:5", input="hi", stream=True
     )
     seen = 0
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(CONNECTION_ERRORS) as info:
         async for _ in stream:
             seen += 1
+    assert_cut_mid_body(info.value)
     assert seen == 5
 
 

@@ -49,15 +49,18 @@ def test_context_manager_starts_and_stops_cleanly() -> None:
 
 
 async def test_keep_alive_reuses_one_connection(server: ModelServer) -> None:
-    """Sequential calls from one client travel over a single HTTP/1.1 connection, for
-    the async SDK's streams and the sync SDK's plain calls alike."""
+    """Sequential streams from one client travel over a single HTTP/1.1 connection when
+    the client reads each to its end: the async SDK's (its raw streamed response, since SDKs
+    before 3.30 stop parsing at ``[DONE]`` and drop the connection instead of draining it)
+    and httpx2's alike."""
     async with openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test") as client:
         before = server.connections_opened
         for _ in range(5):
-            stream = await client.chat.completions.create(
+            async with client.chat.completions.with_streaming_response.create(
                 model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
-            )
-            assert len([c async for c in stream]) > 2
+            ) as response:
+                events = [line async for line in response.iter_lines() if line]
+            assert len(events) > 3 and events[-1] == "data: [DONE]"
         assert server.connections_opened - before == 1
     with httpx2.Client(base_url=server.base_url) as http:
         peers = set()

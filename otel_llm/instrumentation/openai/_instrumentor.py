@@ -29,7 +29,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ("openai >= 3.0",)
+        return ("openai >= 1.109.1",)
 
     def _instrument(self, **kwargs: Any) -> None:
         handlers = list(kwargs.get("callbacks") or ())

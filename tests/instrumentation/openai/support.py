@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,6 +14,20 @@ from uuid import UUID
 from otel_llm.callbacks import BaseCallbackHandler
 
 USER = [{"role": "user", "content": "Say something short."}]
+#: A stream the devserver cuts after four chunks.
+DROP_MODEL = "gpt-4o-mini+len=10+error=drop:4"
+
+
+def read_until_cut(stream: Iterable[Any]) -> tuple[BaseException, int]:
+    """Read a stream the server cuts: what the caller gets (its type is the SDK version's
+    business), and after how many chunks."""
+    seen = 0
+    try:
+        for _ in stream:
+            seen += 1
+    except Exception as exc:
+        return exc, seen
+    raise AssertionError("the cut stream ended without an error")
 
 
 @dataclass

@@ -17,7 +17,7 @@ from otel_llm.callbacks import AsyncCallbackHandler
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
 from otel_llm.telemetry import OpenTelemetryCallbackHandler
 
-from .support import USER, Recorder
+from .support import DROP_MODEL, USER, Recorder
 
 MODEL = "gpt-4o-mini+len=10"
 
@@ -113,15 +113,26 @@ async def test_async_abandoned_stream(aclient: openai.AsyncOpenAI, instrumented:
     assert isinstance(end.payload, StreamAbandonedError)
 
 
-async def test_async_mid_stream_drop(aclient: openai.AsyncOpenAI, instrumented: Recorder
-                                     ) -> None:
-    """A cut connection: the caller's exception is the one on_llm_error received."""
-    stream = await _stream(aclient, "gpt-4o-mini+len=10+error=drop:4")
-    with pytest.raises(openai.APIError) as info:
+async def _drop_error(aclient: openai.AsyncOpenAI) -> BaseException:
+    stream = await _stream(aclient, DROP_MODEL)
+    try:
         async for _ in stream:
             pass
-    end = await _settled(instrumented)
-    assert end.hook == "error" and end.payload is info.value
+    except Exception as exc:
+        return exc
+    raise AssertionError("the cut stream ended without an error")
+
+
+async def test_async_mid_stream_drop(aclient: openai.AsyncOpenAI, recorder: Recorder
+                                     ) -> None:
+    """A cut connection: the caller's exception has the type the SDK raises without
+    instrumentation, and is the very object on_llm_error received."""
+    plain = await _drop_error(aclient)
+    instrument_openai([recorder])
+    traced = await _drop_error(aclient)
+    assert type(traced) is type(plain)
+    end = await _settled(recorder)
+    assert end.hook == "error" and end.payload is traced
 
 
 async def test_async_error_is_reraised_unchanged(aclient: openai.AsyncOpenAI,

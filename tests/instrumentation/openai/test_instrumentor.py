@@ -13,12 +13,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, requires
 from pathlib import Path
 
 import openai
 import pytest
 from openai.resources.chat.completions.completions import Completions
+from packaging.requirements import Requirement
 
 from otel_llm import semconv
 from otel_llm.devserver import ModelServer
@@ -74,10 +75,14 @@ def test_zero_code_with_opentelemetry_instrument(server: ModelServer, tmp_path: 
 
 def test_instrumentor_in_process(client: openai.OpenAI) -> None:
     """instrument(tracer_provider=, meter_provider=) installs the OpenTelemetry handler with
-    those providers; uninstrument() restores the SDK."""
+    those providers (it accepts the SDKs the ``openai`` extra allows: the same version
+    range); uninstrument() restores the SDK."""
     original = Completions.create
     instrumentor = OpenAIInstrumentor()
-    assert instrumentor.instrumentation_dependencies() == ("openai >= 3.0",)
+    [declared] = [Requirement(r) for r in requires("otel-llm") or ()
+                  if Requirement(r).name == "openai"]
+    [accepted] = [Requirement(r) for r in instrumentor.instrumentation_dependencies()]
+    assert accepted.name == "openai" and accepted.specifier == declared.specifier
     with InMemoryTelemetry() as otel:
         instrumentor.instrument(tracer_provider=otel.tracer_provider,
                                 meter_provider=otel.meter_provider)

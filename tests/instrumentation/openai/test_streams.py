@@ -11,7 +11,7 @@ import pytest
 
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
 
-from .support import USER, Recorder
+from .support import DROP_MODEL, USER, Recorder, read_until_cut
 
 MODEL = "gpt-4o-mini+len=10"
 
@@ -133,18 +133,18 @@ def test_break_without_close_is_abandoned_when_dropped(client: openai.OpenAI,
 
 
 def test_mid_stream_drop_reports_the_sdk_exception(client: openai.OpenAI,
-                                                   instrumented: Recorder) -> None:
-    """A connection cut mid-stream: the caller gets the SDK's exception, the same object
-    on_llm_error got, after the chunks that did arrive."""
-    stream = _stream(client, "gpt-4o-mini+len=10+error=drop:4")
-    seen = []
-    with pytest.raises(openai.APIError) as info:
-        for chunk in stream:
-            seen.append(chunk)
-    assert len(seen) == 4
-    end = _settled(instrumented)
+                                                   recorder: Recorder) -> None:
+    """A connection cut mid-stream: the caller gets exactly what the SDK raises without
+    instrumentation (its type: APIConnectionError, or the raw transport error before openai
+    3.14), the same object on_llm_error got, after the chunks that did arrive."""
+    plain, plain_seen = read_until_cut(_stream(client, DROP_MODEL))
+    instrument_openai([recorder])
+    traced, seen = read_until_cut(_stream(client, DROP_MODEL))
+    assert type(traced) is type(plain)
+    assert seen == plain_seen == 4
+    end = _settled(recorder)
     assert end.hook == "error"
-    assert end.payload is info.value
+    assert end.payload is traced
 
 
 def test_stream_attributes_pass_through(client: openai.OpenAI, instrumented: Recorder) -> None:

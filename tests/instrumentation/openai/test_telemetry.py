@@ -14,7 +14,7 @@ from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import instrument_openai
 from otel_llm.testing.otel import InMemoryTelemetry
 
-from .support import USER
+from .support import DROP_MODEL, USER, read_until_cut
 
 
 @pytest.fixture
@@ -61,6 +61,23 @@ def test_error_and_abandoned_spans(client: openai.OpenAI, otel: InMemoryTelemetr
     assert all(s.status.status_code is StatusCode.ERROR for s in spans)
     assert [(s.attributes or {})[semconv.ERROR_TYPE] for s in spans] == [
         "openai.RateLimitError", "otel_llm.instrumentation.openai.StreamAbandonedError"]
+
+
+def test_mid_stream_drop_span(client: openai.OpenAI) -> None:
+    """A stream cut mid-way ends its span with status ERROR and an error type naming the
+    exception the caller got, which has the type the SDK raises without instrumentation."""
+    plain, _ = read_until_cut(
+        client.chat.completions.create(model=DROP_MODEL, messages=USER, stream=True))
+    with InMemoryTelemetry() as otel:
+        instrument_openai([otel.handler()])
+        traced, _ = read_until_cut(
+            client.chat.completions.create(model=DROP_MODEL, messages=USER, stream=True))
+    assert type(traced) is type(plain)
+    [span] = otel.spans()
+    assert span.status.status_code is StatusCode.ERROR
+    public_module = type(plain).__module__.split("._")[0]  # openai._exceptions -> openai
+    assert (span.attributes or {})[semconv.ERROR_TYPE] == (
+        f"{public_module}.{type(plain).__qualname__}")
 
 
 def test_server_address_follows_a_changed_base_url(client: openai.OpenAI,
