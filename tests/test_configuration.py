@@ -1088,3 +1088,34 @@ def test_export_logs_are_rate_limited_for_our_pipelines_only(
         theirs.export(spans)
     assert max(failures().values()) == 3, failures()  # one "failed" line per export
     theirs.shutdown()
+
+
+def _transport_failures() -> list[BaseException]:
+    """Connection failures as the HTTP stacks under the OTLP/HTTP exporters raise them."""
+    import requests
+    from urllib3.exceptions import (
+        MaxRetryError,
+        NewConnectionError,
+        ProtocolError,
+        ReadTimeoutError,
+    )
+
+    refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111]")
+    return [
+        requests.ConnectionError("connection refused"),  # requests (OSError)
+        MaxRetryError(None, "/v1/traces", refused),  # urllib3 directly (SDK 1.45.0)
+        ReadTimeoutError(None, "/v1/traces", "read timed out"),
+        ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+        ConnectionRefusedError(111, "refused"),
+    ]
+
+
+@pytest.mark.parametrize("error", _transport_failures(), ids=lambda e: type(e).__name__)
+def test_transport_failures_are_outages(error: BaseException) -> None:
+    """A refused, reset or timed-out connection is an outage (kept, probed, resent), whatever
+    exception type the exporter's HTTP stack reports it with, never a refusal or bad data."""
+    from otel_llm.configuration.delivery import Outcome, classify
+
+    verdict = classify(error, None)
+    assert verdict is not None and verdict.outcome is Outcome.OUTAGE, verdict
+    assert type(error).__name__ in verdict.reason

@@ -18,6 +18,7 @@ When to send, keep or retry is not decided here: that is the queue's job
 from __future__ import annotations
 
 import enum
+import http.client
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -55,6 +56,25 @@ _GRPC_REFUSED = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED", "UNIMPLEMENTE
 _HTTP_REFUSED = frozenset({401, 403, 404, 405})
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Refused, reset, timed out: however the HTTP stack in use wraps it.
+
+    ``requests`` raises OSErrors, but the OTLP/HTTP exporters of some SDK releases
+    (1.45.0's shared transport) hand over urllib3's own exceptions, which are not.
+    """
+    kinds: list[type[BaseException]] = [OSError, http.client.HTTPException]
+    try:
+        from urllib3 import exceptions as urllib3_errors
+    except ImportError:  # no HTTP exporter installed (gRPC only)
+        return tuple(kinds)
+    kinds += [urllib3_errors.MaxRetryError, urllib3_errors.ProtocolError,
+              urllib3_errors.TimeoutError]
+    return tuple(kinds)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
+
+
 def classify(error: BaseException | None, attributes: Any) -> Verdict | None:
     """What an export failure means, from the error the SDK exporter recorded; None: unknown."""
     attrs = dict(attributes or {})
@@ -81,7 +101,7 @@ def classify(error: BaseException | None, attributes: Any) -> Verdict | None:
         if name in _GRPC_REFUSED:
             return Verdict(Outcome.REFUSED, reason)
         return Verdict(Outcome.BAD_DATA, reason)  # INVALID_ARGUMENT, ...: maybe the batch
-    if isinstance(error, OSError):  # refused, reset, timed out (requests' errors are OSErrors)
+    if isinstance(error, _TRANSPORT_ERRORS):
         return Verdict(Outcome.OUTAGE, f"{type(error).__name__}: {error}")
     if error is not None:
         return Verdict(Outcome.BAD_DATA, f"{type(error).__name__}: {error}")

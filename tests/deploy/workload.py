@@ -55,6 +55,7 @@ import otel_llm
 from otel_llm import OpenTelemetryCallbackHandler, semconv
 from otel_llm.devserver import HEADER_PREFIX, ModelServer
 from otel_llm.instrumentation.openai import wrap_openai
+from tests.devserver.support import CONNECTION_ERRORS
 
 #: ``app.feature`` values (the allow-listed metric attribute), one per round in turn.
 FEATURES = ("search", "support", "checkout")
@@ -93,8 +94,6 @@ class _Failure:
     timeout: float | None = None
 
 
-#: The HTTP library the SDK sends with (httpx; httpx2 for openai 3).
-_TRANSPORT = sys.modules[openai.DefaultHttpxClient.__mro__[1].__module__.split(".")[0]]
 
 FAILURES = {
     "gpt-4o-mini": (_Failure(5, "429:0.5", False, openai.RateLimitError),),
@@ -103,7 +102,7 @@ FAILURES = {
         _Failure(3, "hang:1", False, openai.APITimeoutError, timeout=0.15),
         # the connection is cut after 4 SSE events: openai >= 3.14 raises APIConnectionError,
         # older SDKs the transport's RemoteProtocolError, out of the stream iterator
-        _Failure(7, "drop:4", True, (openai.APIConnectionError, _TRANSPORT.RemoteProtocolError)),
+        _Failure(7, "drop:4", True, CONNECTION_ERRORS),
     ),
 }
 PROMPTS = (

@@ -20,5 +20,10 @@ def assert_cut_mid_body(exc: BaseException) -> None:
     older SDKs let it out of the stream iterator unwrapped. Which one the caller gets is
     the SDK's business; the devserver's is that the body was cut.
     """
-    cut = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
-    assert isinstance(cut, TRANSPORT.RemoteProtocolError), repr(exc)
+    assert isinstance(transport_error(exc), TRANSPORT.RemoteProtocolError), repr(exc)
+
+
+def transport_error(exc: BaseException) -> BaseException | None:
+    """The HTTP library's exception behind what a stream raised: openai >= 3.14 wraps it in
+    ``APIConnectionError`` (as its ``__cause__``), older SDKs raise it as it is."""
+    return exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc

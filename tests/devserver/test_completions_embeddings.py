@@ -6,11 +6,12 @@ import base64
 import math
 import struct
 
-import httpx2
 import openai
 import pytest
 
 from otel_llm.devserver import ModelServer
+
+from .support import TRANSPORT as httpx2  # httpx, or httpx2 for openai 3
 
 
 def test_legacy_completion(client: openai.OpenAI) -> None:

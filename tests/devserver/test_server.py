@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 
-import httpx2
 import openai
 import pytest
 
 from otel_llm.devserver import ModelServer
+
+from .support import TRANSPORT as httpx2  # httpx, or httpx2 for openai 3
 
 
 def _devserver_threads() -> list[threading.Thread]:

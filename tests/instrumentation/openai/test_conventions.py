@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2
 import openai
 import pydantic
 import pytest
@@ -20,6 +19,7 @@ from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import instrument_openai
 from otel_llm.telemetry import OpenTelemetryCallbackHandler
 from otel_llm.testing.otel import InMemoryTelemetry
+from tests.devserver.support import TRANSPORT as httpx2  # httpx, or httpx2 for openai 3
 
 from ...tokens.test_tokens_images import data_url
 from .support import USER

@@ -15,6 +15,7 @@ import pytest
 
 from otel_llm.devserver import ModelServer
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai, wrap_openai
+from tests.devserver.support import assert_cut_mid_body, transport_error
 
 from .support import USER, Recorder
 
@@ -171,7 +172,7 @@ def test_raw_stream_cut_mid_way_fails_the_run(client: openai.OpenAI,
                                               instrumented: Recorder) -> None:
     """A connection cut in the middle of a raw stream: the caller gets the SDK's exception
     and the run ends once with on_llm_error carrying the transport's exception (read from
-    the body: the SDK's Stream wraps it, so it is the caller's exception's cause)."""
+    the body: recent SDKs' Stream wraps it, so it is the caller's exception's cause)."""
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini+len=10+error=drop:4", messages=USER, stream=True)
     seen = []
@@ -181,8 +182,8 @@ def test_raw_stream_cut_mid_way_fails_the_run(client: openai.OpenAI,
     assert len(seen) == 4
     end = _settled(instrumented)
     assert end.hook == "error"
-    assert isinstance(info.value, openai.APIConnectionError)
-    assert end.payload is info.value.__cause__
+    assert_cut_mid_body(info.value)
+    assert end.payload is transport_error(info.value)
 
 
 # --- async ---------------------------------------------------------------------------
@@ -245,8 +246,8 @@ async def test_async_raw_stream_abandoned_and_cut(aclient: openai.AsyncOpenAI,
             pass
     end = await _asettled(recorder)
     assert end.hook == "error"
-    assert isinstance(info.value, openai.APIConnectionError)
-    assert end.payload is info.value.__cause__
+    assert_cut_mid_body(info.value)
+    assert end.payload is transport_error(info.value)
 
 
 def test_wrap_openai_rebuilds_cached_raw_wrappers(server: ModelServer, recorder: Recorder
