@@ -33,7 +33,7 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ("langchain-core >= 1.7",)
+        return ("langchain-core >= 1.5",)
 
     def _instrument(self, **kwargs: Any) -> None:
         handlers = list(kwargs.get("callbacks") or ())

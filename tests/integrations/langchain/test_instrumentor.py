@@ -93,7 +93,7 @@ def test_instrumentor_in_process(otel: InMemoryTelemetry, chat_model: ModelFacto
     """instrument(tracer_provider=, meter_provider=) adds an OTel handler with those providers
     to every LangChain run; uninstrument() stops it."""
     instrumentor = LangChainInstrumentor()
-    assert instrumentor.instrumentation_dependencies() == ("langchain-core >= 1.7",)
+    assert instrumentor.instrumentation_dependencies() == ("langchain-core >= 1.5",)
     instrumentor.instrument(tracer_provider=otel.tracer_provider,
                             meter_provider=otel.meter_provider)
     try:
