@@ -1,5 +1,5 @@
-"""Fixtures of the top-level tests (test_attribution, test_decorators): a devserver per module,
-a real SDK client over real HTTP, private in-memory telemetry. Subdirectories define their own."""
+"""Fixtures for every test: a devserver per module, a real SDK client over real HTTP, private
+in-memory telemetry. Subdirectories add theirs, or override one where they need it stricter."""
 
 from __future__ import annotations
 

@@ -541,14 +541,7 @@ def test_content_events_exported_as_logs(make: Any) -> None:
         llm_run(handle.handler())
         assert handle.force_flush(timeout=10)
         [span] = collector.received.spans()
-        records = [
-            r
-            for req in collector.received.logs
-            for rl in req.resource_logs
-            for sl in rl.scope_logs
-            for r in sl.log_records
-        ]
-        [record] = records
+        [record] = collector.received.log_records()
         assert record.event_name == semconv.EVENT_INFERENCE_DETAILS
         assert record.span_id == span.span_id
         assert "Hello" in attrs_of(record.attributes)[semconv.GEN_AI_INPUT_MESSAGES]
@@ -838,7 +831,7 @@ def test_an_outage_loses_nothing_the_queue_holds(
                 collector.release.set()
             assert collector.received.wait_for(lambda r: len(r.spans()) == 400)
             assert back.wait(60)
-            assert collector.received.wait_for(lambda r: len(_log_records(r)) == 100)
+            assert collector.received.wait_for(lambda r: len(r.log_records()) == 100)
             _traces(handle, 100, 10)
             assert handle.force_flush(timeout=30)
             assert collector.received.wait_for(lambda r: len(r.spans()) == 430)
@@ -860,16 +853,6 @@ def test_an_outage_loses_nothing_the_queue_holds(
     assert len([m for m in messages if DOWN in m]) == 1
     [end] = [m for m in messages if "traces (otlp): export works again" in m]
     assert "400 items delivered late, 0 dropped" in end or "items delivered late" in end
-
-
-def _log_records(received: Any) -> list[Any]:
-    return [
-        record
-        for request in received.logs
-        for rl in request.resource_logs
-        for sl in rl.scope_logs
-        for record in sl.log_records
-    ]
 
 
 def test_overflow_drops_the_oldest_queued_and_counts_them(

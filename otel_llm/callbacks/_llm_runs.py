@@ -16,21 +16,15 @@ import sys
 from typing import Any
 from uuid import UUID
 
+from otel_llm.errors import BugReport
+
 __all__ = ["end", "fail", "start"]
 
 logger = logging.getLogger("otel_llm.integrations.langchain")
 _MODULE = "otel_llm.integrations.langchain._llm_runs"
-_reported: set[str] = set()
-
-
-def _internal_error(where: str, exc: BaseException) -> None:
-    """A bug of ours: logged with its traceback once per place; the event is recorded as is."""
-    if where in _reported:
-        logger.debug("otel-llm LangChain run bookkeeping failed again in %s: %r", where, exc)
-        return
-    _reported.add(where)
-    logger.warning("otel-llm LangChain run bookkeeping failed in %s; the run is recorded "
-                   "from LangChain's event alone", where, exc_info=exc)
+#: A bug of ours: logged with its traceback once per place; the event is recorded as is.
+_internal_error = BugReport(logger, "LangChain run bookkeeping",
+                            "the run is recorded from LangChain's event alone")
 
 
 def start(recorder: Any, run_id: UUID, chat: bool, serialized: Any, inputs: Any,

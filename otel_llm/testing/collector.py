@@ -78,6 +78,18 @@ class Received:
             for span in ss.spans
         ]
 
+    def log_records(self) -> list[Any]:
+        """Every log record (content events, ...) received, in arrival order."""
+        with self.lock:
+            requests = list(self.logs)
+        return [
+            record
+            for request in requests
+            for rl in request.resource_logs
+            for sl in rl.scope_logs
+            for record in sl.log_records
+        ]
+
     def metric(self, name: str) -> list[Any]:
         """Every received metric (one per export request that carried it) named ``name``."""
         with self.lock:

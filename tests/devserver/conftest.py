@@ -1,4 +1,5 @@
-"""Fixtures: one scripted server per test module, real SDK clients over real HTTP."""
+"""Fixtures: real SDK clients over real HTTP that validate responses strictly (the server per
+module comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,6 @@ import openai
 import pytest
 
 from otel_llm.devserver import ModelServer
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -155,8 +155,7 @@ def test_bad_values_in_every_field_reach_a_real_collector(protocol: str) -> None
         seeds = [kv.value.string_value for s in spans for kv in s.attributes
                  if kv.key == semconv.GEN_AI_REQUEST_SEED]
         assert seeds == [str(2**70)]
-        logs = [r for req in collector.received.logs for rl in req.resource_logs
-                for sl in rl.scope_logs for r in sl.log_records]
+        logs = collector.received.log_records()
         assert len(logs) == 2  # the inference-details events of both LLM runs
         assert collector.received.metric(semconv.METRIC_OPERATION_DURATION)
 

@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any
 
+from otel_llm.errors import BugReport
 from otel_llm.instrumentation.openai._accumulators import (
     Accumulator,
     ChatStream,
@@ -38,17 +39,9 @@ from otel_llm.usage import IMAGE_SIZE_GUESSED_KEY, USAGE_ESTIMATED_KEY
 __all__ = ["Call", "StreamAbandonedError", "internal_error"]
 
 logger = logging.getLogger("otel_llm.instrumentation.openai")
-_reported: set[str] = set()
-
-
-def internal_error(where: str, exc: BaseException) -> None:
-    """Log a bug of ours (with its traceback once per place); the user's call goes on."""
-    if where in _reported:
-        logger.debug("otel-llm openai instrumentation failed again in %s: %r", where, exc)
-        return
-    _reported.add(where)
-    logger.warning("otel-llm openai instrumentation failed in %s; the SDK call proceeds "
-                   "unobserved where needed", where, exc_info=exc)
+#: Logs a bug of ours (with its traceback once per place); the user's call goes on.
+internal_error = BugReport(logger, "openai instrumentation",
+                           "the SDK call proceeds unobserved where needed")
 
 
 class StreamAbandonedError(Exception):

@@ -1,4 +1,5 @@
-"""Fixtures: a devserver per module, real SDK clients over real HTTP, a recording handler."""
+"""Fixtures: an async SDK client over real HTTP and a recording handler (the devserver and the
+sync client come from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,6 @@ from otel_llm.instrumentation.openai import instrument_openai, uninstrument_open
 from otel_llm.instrumentation.openai._stream_usage import forget
 
 from .support import Recorder
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ModelServer]:
-    with ModelServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)
@@ -38,12 +33,6 @@ def instrumented(recorder: Recorder) -> Recorder:
     """Global instrumentation sending every call to ``recorder``."""
     instrument_openai([recorder])
     return recorder
-
-
-@pytest.fixture
-def client(server: ModelServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0) as c:
-        yield c
 
 
 @pytest.fixture
