@@ -5,7 +5,8 @@ The SDK's exporters say only SUCCESS or FAILURE. Whether to keep a batch
 cannot be sent) or stop retrying (the collector refuses us: a configuration
 error) depends on *why* it failed, so :class:`Delivery` reads the error the
 SDK's OTLP exporters hand to their own self-metrics hook (``_metrics``, the
-``ExporterMetricsT`` protocol: gRPC status or HTTP status, or the exception),
+``ExporterMetricsT`` protocol, from SDK 1.42: gRPC status or HTTP status, or the
+exception; before 1.42, what their HTTP session or gRPC stub met),
 and asks the collector directly when that is not conclusive: a *probe* is an
 empty export request (nothing to encode) sent through a second exporter with
 a short timeout, so it neither waits out the SDK's retry back-off nor costs
@@ -108,10 +109,23 @@ def classify(error: BaseException | None, attributes: Any) -> Verdict | None:
     return None
 
 
-class _LastError:
-    """Stands in for an SDK exporter's self-metrics object and keeps what the last export saw."""
+class _Seen:
+    """What one failed attempt met, in the names of the SDK's hook (``error``, ``error_attrs``)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, error: BaseException | None, error_attrs: Any = None) -> None:
+        self.error = error
+        self.error_attrs = error_attrs
+
+
+class _LastError:
+    """Keeps what the last export attempt of one exporter met (``result``: error, attrs).
+
+    SDK releases from 1.42 hand it to their self-metrics object, which this stands in
+    for (wrapping ``inner``); older ones have none, and their HTTP session or gRPC stub
+    is watched instead (:func:`_watch_transport`).
+    """
+
+    def __init__(self, inner: Any = None) -> None:
         self.inner = inner
         self.result: Any = None
 
@@ -125,9 +139,46 @@ class _LastError:
 def _watch(exporter: Any) -> _LastError | None:
     inner = getattr(exporter, "_metrics", None)
     if inner is None or not hasattr(inner, "export_operation"):
-        return None  # not an SDK OTLP exporter: failures are told apart by probing
+        return _watch_transport(exporter)
     watcher = _LastError(inner)
     exporter._metrics = watcher
+    return watcher
+
+
+def _watch_transport(exporter: Any) -> _LastError | None:
+    """Before 1.42: record the HTTP status or exception of the exporter's ``requests``
+    session, or the ``RpcError`` of its gRPC stub, on this exporter instance only."""
+    watcher = _LastError()
+    session: Any = getattr(exporter, "_session", None)
+    client: Any = getattr(exporter, "_client", None)
+    if callable(getattr(session, "post", None)):
+        post = session.post
+
+        def recording_post(*args: Any, **kwargs: Any) -> Any:
+            try:
+                response = post(*args, **kwargs)
+            except Exception as exc:
+                watcher.result = _Seen(exc)
+                raise
+            if not getattr(response, "ok", True):
+                status = {"http.response.status_code": response.status_code}
+                watcher.result = _Seen(None, status)
+            return response
+
+        session.post = recording_post
+    elif callable(getattr(client, "Export", None)):
+        send = client.Export
+
+        def recording_export(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return send(*args, **kwargs)
+            except Exception as exc:
+                watcher.result = _Seen(exc)
+                raise
+
+        client.Export = recording_export
+    else:
+        return None  # not an SDK OTLP exporter: failures are told apart by probing
     return watcher
 
 
@@ -177,9 +228,9 @@ class Delivery:
             errors.result = None
         try:
             result = exporter.export(batch)
-        except Exception as exc:  # e.g. gRPC encodes inside export() and lets errors out
+        except Exception as exc:  # gRPC encodes inside export(); HTTP < 1.42 lets errors out
             _log.debug("otel-llm: exporter raised", exc_info=True)
-            return Verdict(Outcome.BAD_DATA, f"{type(exc).__name__}: {exc}")
+            return classify(exc, None)
         if result == self._success:
             return DELIVERED
         seen = errors.result if errors is not None else None
