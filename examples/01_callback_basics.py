@@ -1,4 +1,5 @@
-"""回调函数的简单示例 (the seed's first sample: a plain callback, nothing asynchronous).
+"""回调函数的简单示例: the LangChain callbacks tutorial's first sample (a plain callback,
+nothing asynchronous).
 
 ``compute`` is given a function and calls it back with its result.
 

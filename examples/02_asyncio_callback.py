@@ -1,7 +1,8 @@
-"""在异步操作时使用回调函数 (the seed's second sample: a callback at the end of async work).
+"""在异步操作时使用回调函数: the LangChain callbacks tutorial's second sample (a callback at
+the end of async work).
 
 While ``compute`` awaits, the event loop runs ``another_task``: both start before
-either finishes. The seed left ``callback(result)`` commented out, so its callback
+either finishes. The tutorial left ``callback(result)`` commented out, so its callback
 never ran; it is called here, as the text describes.
 
     python examples/02_asyncio_callback.py

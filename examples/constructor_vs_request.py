@@ -1,4 +1,5 @@
-"""Constructor callbacks vs request callbacks (the seed's table), on a real LangChain chain.
+"""Constructor callbacks vs request callbacks (the LangChain callbacks tutorial's table), on a
+real LangChain chain.
 
 Constructor callbacks (``ChatOpenAI(callbacks=...)``) see only the runs of the object they
 were given to; request callbacks (``invoke(..., config={"callbacks": ...})``) see every run
