@@ -15,8 +15,9 @@ final step (``_emit`` / ``_start``) differs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
-from typing import Any, Generic, TypeVar, Union, cast
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar, Union, cast
 from uuid import UUID, uuid4
 
 from otel_llm.callbacks import _dispatch as d
@@ -35,6 +36,7 @@ __all__ = [
     "CallbackManagerForRetrieverRun",
     "CallbackManagerForToolRun",
     "Callbacks",
+    "TokenEmitter",
 ]
 
 Handler = BaseCallbackHandler | AsyncCallbackHandler
@@ -210,6 +212,43 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
             except Exception as exc:
                 kw = self._kw({"chunk": chunk})
                 d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), kw, exc)
+
+
+    def token_emitter(self) -> TokenEmitter | None:
+        """This run's ``on_llm_new_token``, bound once for a stream's many tokens.
+
+        ``None`` when no handler listens (the caller then builds no token event at
+        all). With one plain handler, ``emit`` is that handler's hook with the run's
+        ids pre-bound (a ``functools.partial``: no manager frame per token) and
+        ``failed(exc, token, chunk)`` applies the dispatcher's error policy to what it
+        raised; otherwise ``emit`` is :meth:`on_llm_new_token`, which settles errors
+        itself (what still escapes it is a ``raise_error`` handler's: ``failed``
+        re-raises it).
+        """
+        plan = self._set.plan(d.LLM_NEW_TOKEN)
+        if not plan.calls:
+            return None
+        if not plan.plain or len(plan.calls) > 1:
+            return TokenEmitter(self.on_llm_new_token, _reraise)
+        call = plan.calls[0]
+
+        def failed(exc: Exception, token: str, chunk: Any) -> None:
+            d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), self._kw({"chunk": chunk}), exc)
+
+        return TokenEmitter(functools.partial(call.fn, run_id=self.run_id,
+                                              parent_run_id=self.parent_run_id, tags=self.tags),
+                            failed)
+
+
+class TokenEmitter(NamedTuple):
+    """``emit(token, chunk=chunk)`` per token; ``failed(exc, token, chunk)`` if it raised."""
+
+    emit: Callable[..., None]
+    failed: Callable[[Exception, str, Any], None]
+
+
+def _reraise(exc: Exception, token: str, chunk: Any) -> None:
+    raise exc
 
 
 class CallbackManagerForChainRun(_SyncEmit, _ChainRun[None]):

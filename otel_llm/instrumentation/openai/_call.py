@@ -103,17 +103,22 @@ class Call:
         """Fold one streamed chunk in; its tokens wait in ``pending``. False: hide the chunk.
 
         A failure in our folding is logged and the chunk shown as is; chunks read
-        after the run ended leave nothing to emit.
+        after the run ended leave nothing to emit. (The SDK stream wrappers inline
+        this per chunk, with :meth:`fold_failed` as their ``except``.)
         """
         try:
             show: bool = self.acc.on_chunk(chunk, self.pending)  # type: ignore[union-attr]
         except Exception as exc:
-            internal_error("chunk", exc)
-            self.pending.clear()
-            return True
+            return self.fold_failed(exc)
         if self.ended:
             self.pending.clear()
         return show
+
+    def fold_failed(self, exc: Exception) -> bool:
+        """Our folding of a chunk raised: logged, its tokens dropped, the chunk shown."""
+        internal_error("chunk", exc)
+        self.pending.clear()
+        return True
 
     def claim_end(self) -> bool:
         """True for the first caller only: whoever gets it emits the run's end."""

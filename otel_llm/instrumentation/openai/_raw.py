@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from otel_llm.instrumentation.openai._call import Call
-from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
+from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun, emit_pending
 
 __all__ = ["RAW_RESPONSE_HEADER", "observe_async", "observe_sync", "raw_mode"]
 
@@ -165,15 +165,13 @@ def observe_sync(raw: Any, run: SyncRun) -> None:
 
 def _tapped(source: Iterator[bytes], ref: Any, run: SyncRun, body: _Body) -> Iterator[bytes]:
     pending = run.call.pending
-    emit = run.token_emitter()
+    emitter = run.token_emitter()
     body.reading += 1
     try:
         for chunk in source:
             body.feed(chunk)
             if pending:
-                for text, token_chunk in pending:
-                    emit(text, chunk=token_chunk)
-                pending.clear()
+                emit_pending(emitter, pending)
             yield chunk
     except GeneratorExit:
         raise

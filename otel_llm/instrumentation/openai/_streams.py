@@ -7,9 +7,8 @@ iterates. The run ends when the stream is exhausted (``on_llm_end``), fails
 (``on_llm_error`` with the SDK's exception, re-raised unchanged), is closed
 (``on_llm_end`` with what arrived), or is dropped unclosed (``on_llm_error``
 with ``StreamAbandonedError``, from a ``weakref.finalize``; never ``__del__``).
-The proxy is its own iterator (``for c in create(...)`` keeps it alive while
-looping) and its generator holds the run but not the proxy, so dropping the
-proxy frees it at once, without waiting for the cycle collector.
+The generator that does the work holds the run but not the proxy, so dropping
+both frees them at once, without waiting for the cycle collector.
 """
 
 from __future__ import annotations
@@ -25,18 +24,28 @@ __all__ = ["PeekedAsyncStream", "PeekedStream", "TracedAsyncStream", "TracedStre
 
 
 def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
-    # Per chunk: fold it in, emit its tokens, pass it on. Inlined here (not a method of
-    # the run) because a stream's CPU is mostly per-chunk calls.
+    # Per chunk: fold it in, emit its tokens, pass it on. Written out here (not Call.fold,
+    # not the run manager's on_llm_new_token) because a stream's cost is its per-chunk
+    # calls: one frame for this generator, one for the accumulator, one per token for
+    # the handler (its hook pre-bound by the run manager).
     call = run.call
-    fold, pending = call.fold, call.pending
-    emit = run.token_emitter()
+    on_chunk, pending = call.acc.on_chunk, call.pending  # type: ignore[union-attr]
+    emitter = run.token_emitter()
     try:
         for item in stream:
-            show = fold(item)
+            try:
+                show = on_chunk(item, pending)
+            except Exception as exc:
+                show = call.fold_failed(exc)
             if pending:
-                for text, token_chunk in pending:
-                    emit(text, chunk=token_chunk)
-                pending.clear()
+                if emitter is not None and not call.ended:
+                    emit = emitter.emit
+                    for text, token_chunk in pending:
+                        try:
+                            emit(text, chunk=token_chunk)
+                        except Exception as exc:
+                            emitter.failed(exc, text, token_chunk)
+                del pending[:]  # reused: no list per chunk
             if show:
                 yield item
     except GeneratorExit:  # our iterator was dropped or closed: close()/finalize decide
@@ -130,7 +139,14 @@ class _AsyncProxy(_Proxy):
 
 
 class TracedStream(_SyncProxy):
-    """An ``openai.Stream`` whose chunks feed the call's run."""
+    """An ``openai.Stream`` whose chunks feed the call's run.
+
+    ``iter()`` hands out the traced generator itself (as the SDK's ``Stream.__iter__``
+    hands out a generator), so a ``for`` loop resumes one frame per chunk, not a
+    ``__next__`` and then the generator. The abandonment finalizer therefore watches
+    the generator: the proxy holds it, a loop holds it, and once neither does the
+    stream can no longer be read.
+    """
 
     __slots__ = ("__weakref__", "_otel_run")
 
@@ -138,7 +154,11 @@ class TracedStream(_SyncProxy):
         self._otel_stream = stream
         self._otel_run = run
         self._otel_iter = _traced(stream, run)
-        weakref.finalize(self, run.abandon).atexit = False  # not during interpreter shutdown
+        # not during interpreter shutdown
+        weakref.finalize(self._otel_iter, run.abandon).atexit = False
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return self._otel_iter
 
     def close(self) -> None:
         try:
