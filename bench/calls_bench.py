@@ -88,8 +88,9 @@ def render(counts: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def tally(scenario: str, top: int) -> str:
-    """Profile otel-llm's worker set-up in this process; calls per call by function."""
+def tally(scenario: str, top: int, contender: str = "", everything: bool = False) -> str:
+    """Profile otel-llm's (or ``contender``'s) worker set-up in this process; calls per
+    call by function."""
     import gc
 
     from bench.peers.instrumentors import install
@@ -97,7 +98,7 @@ def tally(scenario: str, top: int) -> str:
     from bench.peers.telemetry import WorkerTelemetry
 
     lc = scenario.startswith("lc-")
-    name = "lc-otel-llm" if lc else "otel-llm"
+    name = contender or ("lc-otel-llm" if lc else "otel-llm")
     telemetry = WorkerTelemetry(name)
     install(name, telemetry)
     with (model_server() if not lc else _nothing()) as url:
@@ -125,7 +126,7 @@ def tally(scenario: str, top: int) -> str:
         workloads.close()
     n = calls_per_unit(scenario)
     keep = [(k, v) for k, v in tallies.most_common()
-            if "otel_llm" in k or "opentelemetry" in k or "bench/" in k]
+            if everything or "otel_llm" in k or "opentelemetry" in k or "bench/" in k]
     return "\n".join(f"{v / n:8.1f}  {k}" for k, v in keep[:top])
 
 
@@ -142,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--suite", default="openai,langchain")
     p.add_argument("--tally", metavar="SCENARIO")
     p.add_argument("--top", type=int, default=60)
+    p.add_argument("--contender", default="", help="--tally this contender (default otel-llm)")
     args = p.parse_args(argv)
     if args.tally:
-        print(tally(args.tally, args.top))
+        print(tally(args.tally, args.top, args.contender))
         return 0
     print(render(measure(tuple(s.strip() for s in args.suite.split(",")))))
     return 0

@@ -228,8 +228,9 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
         plan = self._set.plan(d.LLM_NEW_TOKEN)
         if not plan.calls:
             return None
+        chunks = any(getattr(c.handler, "reads_token_chunk", True) for c in plan.calls)
         if not plan.plain or len(plan.calls) > 1:
-            return TokenEmitter(self.on_llm_new_token, _reraise)
+            return TokenEmitter(self.on_llm_new_token, _reraise, chunks)
         call = plan.calls[0]
 
         def failed(exc: Exception, token: str, chunk: Any) -> None:
@@ -237,14 +238,16 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
 
         return TokenEmitter(functools.partial(call.fn, run_id=self.run_id,
                                               parent_run_id=self.parent_run_id, tags=self.tags),
-                            failed)
+                            failed, chunks)
 
 
 class TokenEmitter(NamedTuple):
-    """``emit(token, chunk=chunk)`` per token; ``failed(exc, token, chunk)`` if it raised."""
+    """``emit(token, chunk=chunk)`` per token; ``failed(exc, token, chunk)`` if it raised;
+    ``chunks``: some handler reads ``chunk`` (see ``reads_token_chunk``)."""
 
     emit: Callable[..., None]
     failed: Callable[[Exception, str, Any], None]
+    chunks: bool = True
 
 
 def _reraise(exc: Exception, token: str, chunk: Any) -> None:

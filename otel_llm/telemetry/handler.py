@@ -107,6 +107,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     run_inline = True
     raise_error = False
+    reads_token_chunk = False  # tokens only time the stream: no chunk object per token
 
     def __init__(
         self,

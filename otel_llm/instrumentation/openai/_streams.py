@@ -28,9 +28,11 @@ def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
     # not the run manager's on_llm_new_token) because a stream's cost is its per-chunk
     # calls: one frame for this generator, one for the accumulator, one per token for
     # the handler (its hook pre-bound by the run manager).
-    call = run.call
-    on_chunk, pending = call.acc.on_chunk, call.pending  # type: ignore[union-attr]
+    call, acc = run.call, run.call.acc
+    assert acc is not None, "streams are wrapped once their accumulator is open"
+    on_chunk, pending = acc.on_chunk, call.pending
     emitter = run.token_emitter()
+    acc.chunks = emitter is not None and emitter.chunks
     try:
         for item in stream:
             try:

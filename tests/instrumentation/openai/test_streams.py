@@ -9,7 +9,9 @@ from typing import Any
 import openai
 import pytest
 
+from otel_llm.callbacks import BaseCallbackHandler
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
+from otel_llm.schema import ChatGenerationChunk
 
 from .support import DROP_MODEL, USER, Recorder, read_until_cut
 
@@ -219,3 +221,32 @@ def test_caller_exception_without_with_is_abandoned(client: openai.OpenAI,
         consume()
     end = _settled(instrumented)
     assert end.hook == "error" and isinstance(end.payload, StreamAbandonedError)
+
+
+class _TokenTap(BaseCallbackHandler):
+    """Keeps each token's chunk; ``reads_token_chunk`` set per instance."""
+
+    def __init__(self, reads_token_chunk: bool) -> None:
+        self.reads_token_chunk = reads_token_chunk
+        self.chunks: list[Any] = []
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        self.chunks.append((token, chunk))
+
+
+def test_chunk_objects_are_built_only_when_a_handler_reads_them(client: openai.OpenAI) -> None:
+    """A handler that reads chunks gets a ChatGenerationChunk per token (also when another
+    handler of the run declares it does not read them); when every handler declares
+    ``reads_token_chunk = False`` the tokens arrive with ``chunk=None``."""
+    reader, skipper = _TokenTap(True), _TokenTap(False)
+    instrument_openai([reader, skipper])
+    list(_stream(client))
+    assert len(reader.chunks) == 10
+    assert all(isinstance(c, ChatGenerationChunk) and c.text == t and c.message.content == t
+               for t, c in reader.chunks)
+    assert skipper.chunks == reader.chunks
+    only = _TokenTap(False)
+    instrument_openai([only])
+    list(_stream(client))
+    assert [t for t, _ in only.chunks] == [t for t, _ in reader.chunks[:10]]
+    assert {c for _, c in only.chunks} == {None}
