@@ -172,6 +172,7 @@ def _tapped(source: Iterator[bytes], ref: Any, run: SyncRun, body: _Body) -> Ite
             body.feed(chunk)
             if pending:
                 emit_pending(emitter, pending)
+                pending.clear()
             yield chunk
     except GeneratorExit:
         raise

@@ -37,8 +37,7 @@ def _result(call: Call, response: Any) -> LLMResult:
 
 
 def emit_pending(emitter: TokenEmitter | None, pending: Pending) -> None:
-    """Emit the tokens a fold left in ``pending`` and empty it (the raw-response tap's way;
-    the SDK stream wrapper writes this loop out per chunk)."""
+    """Emit the tokens a fold left in ``pending`` (the caller empties it)."""
     if emitter is not None:
         emit = emitter.emit
         for text, token_chunk in pending:
@@ -46,7 +45,6 @@ def emit_pending(emitter: TokenEmitter | None, pending: Pending) -> None:
                 emit(text, chunk=token_chunk)
             except Exception as exc:
                 emitter.failed(exc, text, token_chunk)
-    pending.clear()
 
 
 class SyncRun:

@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any
 
-from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
+from otel_llm.instrumentation.openai._accumulators import ChatStream
+from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun, emit_pending
+from otel_llm.schema import TextChunk
 
 __all__ = ["PeekedAsyncStream", "PeekedStream", "TracedAsyncStream", "TracedStream", "peek"]
 
@@ -26,27 +28,45 @@ __all__ = ["PeekedAsyncStream", "PeekedStream", "TracedAsyncStream", "TracedStre
 def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
     # Per chunk: fold it in, emit its tokens, pass it on. Written out here (not Call.fold,
     # not the run manager's on_llm_new_token) because a stream's cost is its per-chunk
-    # calls: one frame for this generator, one for the accumulator, one per token for
-    # the handler (its hook pre-bound by the run manager).
+    # calls. Most chat chunks are one choice's next piece of text: those take the
+    # plain path below (this frame, one append, the handler's pre-bound hook); any
+    # other chunk (the first, usage, tool calls, a finish, several choices, other
+    # endpoints) goes through the accumulator's on_chunk.
     call, acc = run.call, run.call.acc
     assert acc is not None, "streams are wrapped once their accumulator is open"
     on_chunk, pending = acc.on_chunk, call.pending
     emitter = run.token_emitter()
-    acc.chunks = emitter is not None and emitter.chunks
+    emit = emitter.emit if emitter is not None else None
+    chunks = acc.chunks = emitter is not None and emitter.chunks
+    texts = acc.texts if type(acc) is ChatStream else None  # choice index -> pieces
     try:
         for item in stream:
+            text, show = None, True
             try:
-                show = on_chunk(item, pending)
+                if texts is not None and item.usage is None and acc.response_id is not None:
+                    choices = item.choices
+                    if choices and not choices[1:]:  # exactly one choice, without a call
+                        choice = choices[0]
+                        delta = choice.delta
+                        if (choice.index == 0 and not choice.finish_reason
+                                and not delta.tool_calls and delta.function_call is None):
+                            text = delta.content or ""
+                            if text:
+                                texts[0].append(text)
+                if text is None:
+                    show = on_chunk(item, pending)
             except Exception as exc:
                 show = call.fold_failed(exc)
-            if pending:
-                if emitter is not None and not call.ended:
-                    emit = emitter.emit
-                    for text, token_chunk in pending:
-                        try:
-                            emit(text, chunk=token_chunk)
-                        except Exception as exc:
-                            emitter.failed(exc, text, token_chunk)
+            if text:
+                if emit is not None and not call.ended:
+                    token_chunk = TextChunk(text) if chunks else None
+                    try:
+                        emit(text, chunk=token_chunk)
+                    except Exception as exc:
+                        emitter.failed(exc, text, token_chunk)  # type: ignore[union-attr]
+            elif pending:
+                if not call.ended:
+                    emit_pending(emitter, pending)
                 del pending[:]  # reused: no list per chunk
             if show:
                 yield item
