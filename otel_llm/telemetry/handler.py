@@ -49,6 +49,7 @@ from otel_llm.telemetry.options import (
     parse_chunk_metrics,
 )
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
+from otel_llm.telemetry.starts import LLMStarts
 from otel_llm.telemetry.values import bounded_text, clean_attributes
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         gap_every = parse_chunk_metrics(chunk_metrics)
         self._clock = clock
         self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
+        self._llm_starts = LLMStarts()
         schema = semconv.SCHEMA_URL
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
             _SCOPE, _VERSION, schema_url=schema
@@ -461,20 +463,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         kwargs: dict[str, Any],
     ) -> tuple[Run, dict[str, Any]]:
         params = kwargs.get("invocation_params") or {}
-        operation = attrs_of.llm_operation(chat, metadata)
-        attrs, model = attrs_of.llm_request_attributes(operation, params, metadata)
-        span_name = f"{operation} {model}" if model else operation
-        run = self._start_run(
-            now,
-            RunKind.LLM,
-            model or operation,
-            span_name,
-            SpanKind.CLIENT,
-            attrs,
-            run_id,
-            parent_run_id,
-            metadata,
-        )
+        start = self._llm_starts.get(chat, params, metadata)
+        run = self._open_run(now, RunKind.LLM, start.name, start.span_name, SpanKind.CLIENT,
+                             start.attributes, start.metric_attributes, run_id,
+                             parent_run_id, metadata)
         return run, params
 
     def _start_run(
@@ -489,18 +481,34 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None,
         metadata: Mapping[str, Any] | None,
     ) -> Run:
+        # Event payloads enter the OTel API here: clean once (see ``values``).
+        return self._open_run(now, kind, bounded_text(name), bounded_text(span_name), span_kind,
+                              clean_attributes(attrs), {}, run_id, parent_run_id, metadata)
+
+    def _open_run(
+        self,
+        now: int,
+        kind: RunKind,
+        name: str,
+        span_name: str,
+        span_kind: SpanKind,
+        attrs: dict[str, Any],
+        metric_attrs: dict[str, Any],
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> Run:
+        """Start the span of a run whose attributes and names are clean already."""
         parent = self._runs.get(parent_run_id)
         # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
         # under the run's own attributes, inherited by its children.
         extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)
         if extra:
-            attrs = {**extra, **attrs}
-        # Event payloads enter the OTel API here: clean once (see ``values``).
-        attrs = clean_attributes(attrs)
-        name, span_name = bounded_text(name), bounded_text(span_name)
-        metric_attrs = metric_attributes(attrs) if kind is RunKind.LLM else {}
-        if metric_attrs and extra and self._dimensions.keys:
-            metric_attrs = {**self._dimensions.labels(extra), **metric_attrs}
+            attrs = {**clean_attributes(extra), **attrs}
+            if metric_attrs:
+                metric_attrs = metric_attributes(attrs)
+                if self._dimensions.keys:
+                    metric_attrs = {**self._dimensions.labels(extra), **metric_attrs}
         # No parent run: the caller's current span (context=None) is the parent.
         span = self._tracer.start_span(
             span_name,
