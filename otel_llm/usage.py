@@ -112,6 +112,9 @@ def _count(raw: Any, *keys: str) -> int | None:
         return None
     for key in keys:
         value = raw.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if type(value) is int:  # the common case, without the isinstance checks
+            if value >= 0:
+                return value
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     return None

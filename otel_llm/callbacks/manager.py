@@ -380,10 +380,14 @@ class BaseCallbackManager(_Scope):
 
             if not any(isinstance(h, StdOutCallbackHandler) for h in mgr.handlers):
                 mgr.add_handler(StdOutCallbackHandler(), inherit=False)
-        mgr.add_tags(inheritable_tags or [], inherit=True)
-        mgr.add_tags(local_tags or [], inherit=False)
-        mgr.add_metadata(inheritable_metadata or {}, inherit=True)
-        mgr.add_metadata(local_metadata or {}, inherit=False)
+        if inheritable_tags:  # most calls bring none: no call then
+            mgr.add_tags(inheritable_tags, inherit=True)
+        if local_tags:
+            mgr.add_tags(local_tags, inherit=False)
+        if inheritable_metadata:
+            mgr.add_metadata(inheritable_metadata, inherit=True)
+        if local_metadata:
+            mgr.add_metadata(local_metadata, inherit=False)
         return mgr
 
 

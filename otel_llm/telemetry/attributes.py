@@ -228,12 +228,15 @@ def llm_response_attributes(response: Any) -> Attributes:
     generations = [g for gens in getattr(response, "generations", None) or [] for g in gens]
     first_meta = _response_metadata(generations[0]) if generations else {}
     attrs: Attributes = {}
-    response_id = _first_str(llm_output.get("id"), first_meta.get("id"))
+    # llm_output first; the fallbacks are read only when it has no text there.
+    response_id = llm_output.get("id")
+    if type(response_id) is not str or not response_id:
+        response_id = _first_str(response_id, first_meta.get("id"))
     if response_id:
         attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-    model = _first_str(
-        llm_output.get("model_name"), llm_output.get("model"), first_meta.get("model_name")
-    )
+    model = llm_output.get("model_name")
+    if type(model) is not str or not model:
+        model = _first_str(model, llm_output.get("model"), first_meta.get("model_name"))
     if model:
         attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
     reasons = [r for r in (finish_reason(g) for g in generations) if r]
