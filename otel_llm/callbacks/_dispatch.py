@@ -80,6 +80,9 @@ class _Call(NamedTuple):
 class Plan(NamedTuple):
     calls: tuple[_Call, ...]
     plain: bool  # every call is a sync function with the event's own arguments
+    #: Start events: some handler reads the prompts / messages (its ``reads_inputs`` flag;
+    #: a chat run delivered as ``on_llm_start`` is read as text).
+    reads_inputs: bool
 
 
 def _overrides(handler: Any, method: str) -> bool:
@@ -103,7 +106,8 @@ def _build_plan(handlers: tuple[Any, ...], event: Event) -> Plan:
                   fallback)
         )
     plain = all(not c.is_async and not c.chat_fallback for c in calls)
-    return Plan(tuple(calls), plain)
+    reads = any(c.chat_fallback or getattr(c.handler, "reads_inputs", True) for c in calls)
+    return Plan(tuple(calls), plain, reads)
 
 
 class HandlerSet:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar, Union, cast
+from typing import Any, Generic, NamedTuple, TypeVar, Union
 from uuid import UUID, uuid4
 
 from otel_llm.callbacks import _dispatch as d
@@ -325,6 +325,13 @@ class BaseCallbackManager(_Scope):
         if inherit:
             self.inheritable_metadata.update(metadata)
 
+    def reads_inputs(self, chat: bool) -> bool:
+        """Whether a handler reads the prompts / messages of the LLM runs this manager
+        starts (see ``reads_inputs``); a handler that gets chat runs as ``on_llm_start``
+        reads them rendered as text."""
+        return d.handler_set(self.handlers).plan(
+            d.CHAT_MODEL_START if chat else d.LLM_START).reads_inputs
+
     @property
     def is_async(self) -> bool:
         return any(isinstance(h, AsyncCallbackHandler) for h in self.handlers)
@@ -424,43 +431,50 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
                         d.handler_set(self.handlers))
         return self._start(event, [(run, args)], kwargs, run)
 
+    # (Typed by assignment, not typing.cast(): a cast is a Python call per run.)
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str],
                      run_id: UUID | None = None, **kwargs: Any) -> LLMRuns:
         """One run per prompt; ``run_id`` (if given) is used for the first."""
-        return cast(LLMRuns, self._start_many(d.LLM_START, self._llm_run, serialized, prompts,
-                                              run_id, kwargs))
+        runs: LLMRuns = self._start_many(d.LLM_START, self._llm_run, serialized, prompts,
+                                         run_id, kwargs)
+        return runs
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]],
                             run_id: UUID | None = None, **kwargs: Any) -> LLMRuns:
         """One run per message list; ``run_id`` (if given) is used for the first."""
-        return cast(LLMRuns, self._start_many(d.CHAT_MODEL_START, self._llm_run, serialized,
-                                              messages, run_id, kwargs))
+        runs: LLMRuns = self._start_many(d.CHAT_MODEL_START, self._llm_run, serialized,
+                                         messages, run_id, kwargs)
+        return runs
 
     def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any,
                        run_id: UUID | None = None, **kwargs: Any) -> ChainRun:
-        return cast(ChainRun, self._start_one(d.CHAIN_START, self._chain_run,
-                                              (serialized or {}, inputs), run_id, None, kwargs))
+        run: ChainRun = self._start_one(d.CHAIN_START, self._chain_run,
+                                        (serialized or {}, inputs), run_id, None, kwargs)
+        return run
 
     def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str,
                       run_id: UUID | None = None, parent_run_id: UUID | None = None,
                       inputs: dict[str, Any] | None = None, **kwargs: Any) -> ToolRun:
-        return cast(ToolRun, self._start_one(d.TOOL_START, self._tool_run,
-                                             (serialized or {}, input_str), run_id,
-                                             parent_run_id, {"inputs": inputs, **kwargs}))
+        run: ToolRun = self._start_one(d.TOOL_START, self._tool_run,
+                                       (serialized or {}, input_str), run_id,
+                                       parent_run_id, {"inputs": inputs, **kwargs})
+        return run
 
     def on_retriever_start(self, serialized: dict[str, Any] | None, query: str,
                            run_id: UUID | None = None, parent_run_id: UUID | None = None,
                            **kwargs: Any) -> RetrieverRun:
-        return cast(RetrieverRun, self._start_one(d.RETRIEVER_START, self._retriever_run,
-                                                  (serialized or {}, query), run_id,
-                                                  parent_run_id, kwargs))
+        run: RetrieverRun = self._start_one(d.RETRIEVER_START, self._retriever_run,
+                                            (serialized or {}, query), run_id,
+                                            parent_run_id, kwargs)
+        return run
 
     def on_custom_event(self, name: str, data: Any, run_id: UUID | None = None,
                         **kwargs: Any) -> R:
         """A user event attached to run ``run_id`` (no run is started)."""
         run = self._run(_RunManager, run_id, self.parent_run_id, d.handler_set(self.handlers))
         kw = {"run_id": run.run_id, "tags": self.tags, "metadata": self.metadata, **kwargs}
-        return cast(R, self._start(d.CUSTOM_EVENT, [(run, (name, data))], kw, None))
+        done: R = self._start(d.CUSTOM_EVENT, [(run, (name, data))], kw, None)
+        return done
 
 
 class CallbackManager(

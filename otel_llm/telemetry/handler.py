@@ -165,11 +165,17 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         )
         encoder = content.ContentEncoder(max_content_bytes, redact, self.failures)
         # Error messages may quote the prompt: recorded only as content (see ``exceptions``).
-        self._error_message = encoder.redact_text if self._capture.enabled else None
+        self._capture_on = self._capture.enabled  # read per run: an attribute, not the property
+        self._error_message = encoder.redact_text if self._capture_on else None
         self._content = ContentCapture(self._capture, encoder, events)
         self._llm = LLMRecorder(
             instruments, self._content, cost_fn, self.failures, first_event, gap_every
         )
+
+    @property
+    def reads_inputs(self) -> bool:  # type: ignore[override]
+        """Prompts and messages are read only to capture them (see ``reads_inputs``)."""
+        return self._capture_on
 
     @property
     def capture_content(self) -> CaptureMode:
@@ -204,7 +210,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         md = metadata or {}
         kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
         run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
-        if self._capture.enabled:
+        if self._capture_on:
             self._content.chat_input(run, messages, params)
 
     @guarded
@@ -223,7 +229,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         md = metadata or {}
         kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
         run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
-        if self._capture.enabled:
+        if self._capture_on:
             self._content.prompt_input(run, prompts, params)
 
     def on_llm_new_token(

@@ -38,6 +38,7 @@ class LLMRecorder:
     ) -> None:
         self.instruments = instruments
         self.content = content
+        self._content_on = content.mode.enabled  # read per run
         self._cost_fn = cost_fn
         self._failures = failures
         self._first_event = first_event
@@ -82,7 +83,7 @@ class LLMRecorder:
                     span_attrs[semconv.OTEL_LLM_USAGE_COST] = cost
         finally:  # what is known reaches the span even if usage could not be read
             run.span.set_attributes(span_attrs)
-        if self.content.mode.enabled:
+        if self._content_on:
             self.content.llm_output(run, response, now, response_attrs)
 
     def failed(self, run: Run, kind: str, end_ns: int) -> None:

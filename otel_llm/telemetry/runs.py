@@ -138,7 +138,7 @@ class RunRegistry:
             run = self._runs.pop(run_id, None)
             if run is None:
                 return None
-            descendants = self._take_tree(run)[1:]
+            descendants = self._take_tree(run)[1:] if run.children else []
             parent = self._runs.get(run.parent_id) if run.parent_id is not None else None
             if parent is not None:
                 parent.children.discard(run_id)

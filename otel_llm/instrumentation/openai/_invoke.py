@@ -108,7 +108,8 @@ def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
     request = Request(endpoint, kwargs, base_url, provider_for(base_url, azure))
     manager.add_metadata(request.metadata(), inherit=False)
     call = Call(request)
-    return _Prepared(call, manager, call.start_event(), kwargs, hide_usage, raw)
+    event = call.start_event(manager.reads_inputs(call.is_chat))
+    return _Prepared(call, manager, event, kwargs, hide_usage, raw)
 
 
 def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
