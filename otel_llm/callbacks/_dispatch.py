@@ -80,6 +80,7 @@ class _Call(NamedTuple):
 class Plan(NamedTuple):
     calls: tuple[_Call, ...]
     plain: bool  # every call is a sync function with the event's own arguments
+    inline: bool  # plain, and every handler is run_inline: async code calls them directly
     #: Start events: some handler reads the prompts / messages (its ``reads_inputs`` flag;
     #: a chat run delivered as ``on_llm_start`` is read as text).
     reads_inputs: bool
@@ -107,7 +108,7 @@ def _build_plan(handlers: tuple[Any, ...], event: Event) -> Plan:
         )
     plain = all(not c.is_async and not c.chat_fallback for c in calls)
     reads = any(c.chat_fallback or getattr(c.handler, "reads_inputs", True) for c in calls)
-    return Plan(tuple(calls), plain, reads)
+    return Plan(tuple(calls), plain, plain and all(c.inline for c in calls), reads)
 
 
 class HandlerSet:
@@ -337,7 +338,7 @@ def _start(call: _Call, event: Event, args: tuple[Any, ...], kwargs: dict[str, A
 async def run_async(plan: Plan, event: Event, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> None:
     """``run_inline`` hooks complete in order; the others run concurrently."""
-    if plan.plain and all(c.inline for c in plan.calls):
+    if plan.inline:
         run_sync(plan, event, args, kwargs)
         return
     loop = asyncio.get_running_loop()

@@ -102,7 +102,8 @@ class LLMRecorder:
         except Exception as exc:
             self._failures.record("cost_fn", exc)
             return None
-        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+        if (type(cost) is float or (isinstance(cost, int | float) and not isinstance(cost, bool))) \
+                and cost >= 0:
             self.instruments.cost.record(cost, attrs, NO_EXEMPLAR)
             return float(cost)
         return None
