@@ -120,16 +120,26 @@ class HandlerSet:
     keeps a handler alive.
     """
 
-    __slots__ = ("__weakref__", "_plans", "handlers")
+    __slots__ = ("__weakref__", "handlers", "plans")
 
     def __init__(self, handlers: tuple[Any, ...]) -> None:
         self.handlers = handlers
-        self._plans: dict[Event, Plan] = {}
+        #: ``plans[event]``: a dict lookup per event (no method call), built when missing.
+        self.plans = _Plans(handlers)
 
     def plan(self, event: Event) -> Plan:
-        plan = self._plans.get(event)
-        if plan is None:
-            plan = self._plans[event] = _build_plan(self.handlers, event)
+        return self.plans[event]
+
+
+class _Plans(dict[Event, Plan]):
+    __slots__ = ("handlers",)
+
+    def __init__(self, handlers: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.handlers = handlers
+
+    def __missing__(self, event: Event) -> Plan:
+        plan = self[event] = _build_plan(self.handlers, event)
         return plan
 
 

@@ -121,7 +121,7 @@ class _SyncEmit:
     _set: d.HandlerSet
 
     def _emit(self, event: d.Event, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        plan = self._set.plan(event)
+        plan = self._set.plans[event]
         if plan.calls:
             d.run_sync(plan, event, args, kwargs)
 
@@ -131,7 +131,7 @@ class _AsyncEmit:
 
     def _emit(self, event: d.Event, args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> Awaitable[None]:
-        return d.run_async(self._set.plan(event), event, args, kwargs)
+        return d.run_async(self._set.plans[event], event, args, kwargs)
 
 
 class _LLMRun(_RunManager[R]):
@@ -143,7 +143,10 @@ class _LLMRun(_RunManager[R]):
         return self._emit(d.LLM_NEW_TOKEN, (token,), kw)
 
     def on_llm_end(self, response: Any, **kwargs: Any) -> R:
-        return self._emit(d.LLM_END, (response,), self._kw(kwargs))
+        kw = {"run_id": self.run_id, "parent_run_id": self.parent_run_id, "tags": self.tags}
+        if kwargs:
+            kw.update(kwargs)
+        return self._emit(d.LLM_END, (response,), kw)
 
     def on_llm_error(self, error: BaseException, **kwargs: Any) -> R:
         return self._emit(d.LLM_ERROR, (error,), self._kw(kwargs))
@@ -199,7 +202,7 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
         try:
             plan = self._token_plan
         except AttributeError:
-            plan = self._token_plan = self._set.plan(d.LLM_NEW_TOKEN)
+            plan = self._token_plan = self._set.plans[d.LLM_NEW_TOKEN]
         if not plan.calls:
             return
         if kwargs or not plan.plain:
@@ -225,7 +228,7 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
         itself (what still escapes it is a ``raise_error`` handler's: ``failed``
         re-raises it).
         """
-        plan = self._set.plan(d.LLM_NEW_TOKEN)
+        plan = self._set.plans[d.LLM_NEW_TOKEN]
         if not plan.calls:
             return None
         chunks = any(getattr(c.handler, "reads_token_chunk", True) for c in plan.calls)
@@ -329,8 +332,8 @@ class BaseCallbackManager(_Scope):
         """Whether a handler reads the prompts / messages of the LLM runs this manager
         starts (see ``reads_inputs``); a handler that gets chat runs as ``on_llm_start``
         reads them rendered as text."""
-        return d.handler_set(self.handlers).plan(
-            d.CHAT_MODEL_START if chat else d.LLM_START).reads_inputs
+        return d.handler_set(self.handlers).plans[
+            d.CHAT_MODEL_START if chat else d.LLM_START].reads_inputs
 
     @property
     def is_async(self) -> bool:
@@ -491,7 +494,7 @@ class CallbackManager(
     def _start(self, event: d.Event, calls: list[tuple[Any, tuple[Any, ...]]],
                kwargs: dict[str, Any], result: Any) -> Any:
         for run, args in calls:
-            plan = run._set.plan(event)
+            plan = run._set.plans[event]
             if plan.calls:
                 d.run_sync(plan, event, args, self._start_kw(run, kwargs))
         return result
@@ -512,7 +515,7 @@ class AsyncCallbackManager(
 
     async def _start(self, event: d.Event, calls: list[tuple[Any, tuple[Any, ...]]],
                      kwargs: dict[str, Any], result: Any) -> Any:
-        coros = [d.run_async(run._set.plan(event), event, args, self._start_kw(run, kwargs))
+        coros = [d.run_async(run._set.plans[event], event, args, self._start_kw(run, kwargs))
                  for run, args in calls]
         if len(coros) == 1:
             await coros[0]

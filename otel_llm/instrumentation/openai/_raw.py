@@ -40,7 +40,8 @@ RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 def raw_mode(kwargs: dict[str, Any]) -> bool:
     """Whether the call comes through ``with_raw_response`` / ``with_streaming_response``."""
     extra = kwargs.get("extra_headers")
-    return isinstance(extra, Mapping) and RAW_RESPONSE_HEADER in extra
+    # None first: isinstance(None, Mapping) goes through the ABC machinery (two calls).
+    return extra is not None and isinstance(extra, Mapping) and RAW_RESPONSE_HEADER in extra
 
 
 class _Wire(dict):  # type: ignore[type-arg]
