@@ -244,7 +244,9 @@ def llm_response_attributes(response: Any) -> Attributes:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     for attr, key in ((semconv.OPENAI_RESPONSE_SERVICE_TIER, "service_tier"),
                       (semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, "system_fingerprint")):
-        value = _first_str(llm_output.get(key), first_meta.get(key))
+        value = llm_output.get(key)
+        if type(value) is not str or not value:
+            value = _first_str(value, first_meta.get(key))
         if value:
             attrs[attr] = value
     if llm_output.get(IMAGE_SIZE_GUESSED_KEY) is True:
