@@ -130,6 +130,47 @@ def tally(scenario: str, top: int, contender: str = "", everything: bool = False
     return "\n".join(f"{v / n:8.1f}  {k}" for k, v in keep[:top])
 
 
+def dispatch_calls(tokens: int = 1000) -> str:
+    """Python+C calls per token event, sync: no manager (bench.dispatch_bench's floor: the
+    handlers called directly), the run manager's ``on_llm_new_token``, and the pre-bound
+    ``token_emitter()`` the openai streams use; 1 and 5 no-op handlers."""
+    import uuid
+
+    from bench.dispatch_bench import _noop_handler
+    from bench.peers.calls import count_calls
+    from otel_llm.callbacks import BaseCallbackHandler, CallbackManager
+
+    rows = ["| handlers | no manager (floor) | run.on_llm_new_token | token_emitter().emit |",
+            "|---|---|---|---|"]
+    for n in (1, 5):
+        handlers = [_noop_handler(BaseCallbackHandler)() for _ in range(n)]
+        fns = [h.on_llm_new_token for h in handlers]
+        run_id = uuid.uuid4()
+        [run] = CallbackManager(handlers=handlers).on_llm_start({}, ["p"])
+        emitter = run.token_emitter()
+        assert emitter is not None
+        emit, hook = emitter.emit, run.on_llm_new_token
+
+        def floor(fns: list[Any] = fns, run_id: uuid.UUID = run_id) -> None:
+            for _ in range(tokens):
+                kw = {"chunk": None, "run_id": run_id, "parent_run_id": None, "tags": []}
+                for fn in fns:
+                    fn("t", **kw)
+
+        def manager(hook: Any = hook) -> None:
+            for _ in range(tokens):
+                hook("t")
+
+        def bound(emit: Any = emit) -> None:
+            for _ in range(tokens):
+                emit("t", chunk=None)
+
+        counts = [count_calls(f) for f in (floor, manager, bound)]
+        rows.append(f"| {n} | " + " | ".join(f"{(c.python + c.c) / tokens:.2f}"
+                                             for c in counts) + " |")
+    return "\n".join(rows)
+
+
 class _nothing:
     def __enter__(self) -> None:
         return None
@@ -142,13 +183,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.calls_bench", description=__doc__)
     p.add_argument("--suite", default="openai,langchain")
     p.add_argument("--tally", metavar="SCENARIO")
+    p.add_argument("--dispatch", action="store_true", help="calls per token event only")
     p.add_argument("--top", type=int, default=60)
     p.add_argument("--contender", default="", help="--tally this contender (default otel-llm)")
     args = p.parse_args(argv)
     if args.tally:
         print(tally(args.tally, args.top, args.contender))
         return 0
+    if args.dispatch:
+        print(dispatch_calls())
+        return 0
     print(render(measure(tuple(s.strip() for s in args.suite.split(",")))))
+    print()
+    print(dispatch_calls())
     return 0
 
 
