@@ -49,7 +49,7 @@ from otel_llm.telemetry.options import (
     parse_chunk_metrics,
 )
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
-from otel_llm.telemetry.starts import LLMStarts
+from otel_llm.telemetry.starts import LLMStarts, RunStart
 from otel_llm.telemetry.values import bounded_text, clean_attributes
 
 if TYPE_CHECKING:
@@ -470,9 +470,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> tuple[Run, dict[str, Any]]:
         params = kwargs.get("invocation_params") or {}
         start = self._llm_starts.get(chat, params, metadata)
-        run = self._open_run(now, RunKind.LLM, start.name, start.span_name, SpanKind.CLIENT,
-                             start.attributes, start.metric_attributes, run_id,
-                             parent_run_id, metadata)
+        run = self._open_run(now, RunKind.LLM, start, SpanKind.CLIENT, run_id, parent_run_id,
+                             metadata)
         return run, params
 
     def _start_run(
@@ -488,23 +487,21 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         metadata: Mapping[str, Any] | None,
     ) -> Run:
         # Event payloads enter the OTel API here: clean once (see ``values``).
-        return self._open_run(now, kind, bounded_text(name), bounded_text(span_name), span_kind,
-                              clean_attributes(attrs), {}, run_id, parent_run_id, metadata)
+        start = RunStart(clean_attributes(attrs), {}, bounded_text(name), bounded_text(span_name))
+        return self._open_run(now, kind, start, span_kind, run_id, parent_run_id, metadata)
 
     def _open_run(
         self,
         now: int,
         kind: RunKind,
-        name: str,
-        span_name: str,
+        start: RunStart,
         span_kind: SpanKind,
-        attrs: dict[str, Any],
-        metric_attrs: dict[str, Any],
         run_id: UUID,
         parent_run_id: UUID | None,
         metadata: Mapping[str, Any] | None,
     ) -> Run:
         """Start the span of a run whose attributes and names are clean already."""
+        attrs, metric_attrs, name, span_name = start
         parent = self._runs.get(parent_run_id)
         # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
         # under the run's own attributes, inherited by its children.

@@ -22,37 +22,40 @@ from otel_llm.telemetry import attributes as attrs_of
 from otel_llm.telemetry.instruments import metric_attributes
 from otel_llm.telemetry.values import bounded_text, clean_attributes
 
-__all__ = ["LLMStart", "LLMStarts"]
+__all__ = ["LLMStarts", "RunStart"]
 
 #: Distinct request shapes kept (a process talks to few models and servers).
 MAX_SHAPES = 256
 
 
-class LLMStart(NamedTuple):
+class RunStart(NamedTuple):
+    """What a run's span starts with, clean for the OTel API (any run kind; LLM runs' are
+    kept per request shape by :class:`LLMStarts`)."""
+
     attributes: dict[str, Any]  # cleaned; shared, read-only
-    metric_attributes: dict[str, Any]  # their metric subset; shared, read-only
-    name: str  # the run's name: the request model, else the operation
-    span_name: str  # "{operation} {model}"
+    metric_attributes: dict[str, Any]  # their metric subset ({} off LLM runs); read-only
+    name: str  # the run's name (LLM runs: the request model, else the operation)
+    span_name: str  # LLM runs: "{operation} {model}"
 
 
-def build(chat: bool, params: Mapping[str, Any], metadata: Mapping[str, Any]) -> LLMStart:
+def build(chat: bool, params: Mapping[str, Any], metadata: Mapping[str, Any]) -> RunStart:
     operation = attrs_of.llm_operation(chat, metadata)
     attrs, model = attrs_of.llm_request_attributes(operation, params, metadata)
     clean = clean_attributes(attrs)
-    return LLMStart(clean, metric_attributes(clean), bounded_text(model or operation),
+    return RunStart(clean, metric_attributes(clean), bounded_text(model or operation),
                     bounded_text(f"{operation} {model}" if model else operation))
 
 
 class LLMStarts:
-    """``get(chat, params, metadata)``: the run's :class:`LLMStart`, from the table if seen."""
+    """``get(chat, params, metadata)``: the run's :class:`RunStart`, from the table if seen."""
 
     __slots__ = ("_shapes",)
 
     def __init__(self) -> None:
-        self._shapes: dict[Any, LLMStart] = {}
+        self._shapes: dict[Any, RunStart] = {}
 
     def get(self, chat: bool, params: Mapping[str, Any], metadata: Mapping[str, Any]
-            ) -> LLMStart:
+            ) -> RunStart:
         try:
             key = (chat, tuple(params.items()), tuple(map(type, params.values())),
                    tuple(metadata.items()), tuple(map(type, metadata.values())))
