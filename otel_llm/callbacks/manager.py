@@ -216,7 +216,6 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
                 kw = self._kw({"chunk": chunk})
                 d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), kw, exc)
 
-
     def token_emitter(self) -> TokenEmitter | None:
         """This run's ``on_llm_new_token``, bound once for a stream's many tokens.
 

@@ -95,7 +95,7 @@ class RunRegistry:
     def get(self, run_id: UUID | None) -> Run | None:
         if run_id is None:
             return None
-        return self._runs.get(run_id.int if type(run_id) is UUID else run_id)
+        return self._runs.get(run_id.int if type(run_id) is UUID else _key(run_id))
 
     def get_streaming(self, run_id: UUID) -> Run | None:
         """``get`` that remembers the run in ``last``, for the per-token path.
@@ -105,7 +105,7 @@ class RunRegistry:
         call); this is its miss path. Unlocked: a token racing its run's end may land
         on the ended run, which only counts a chunk nobody reads.
         """
-        run = self._runs.get(run_id.int if type(run_id) is UUID else run_id)
+        run = self._runs.get(run_id.int if type(run_id) is UUID else _key(run_id))
         if run is not None:
             self.last = (run_id, run)
         return run
@@ -117,7 +117,7 @@ class RunRegistry:
         with self._lock:
             self.last = (None, None)
             run_id = run.run_id
-            key = run_id.int if type(run_id) is UUID else run_id
+            key = run_id.int if type(run_id) is UUID else _key(run_id)
             old = self._runs.pop(key, None)
             if old is not None:
                 dropped.extend((r, "run id started again") for r in self._take_tree(old))
@@ -141,7 +141,7 @@ class RunRegistry:
         """Remove a run and its open descendants: ``(run, descendants)`` or ``None`` if unknown."""
         with self._lock:
             self.last = (None, None)
-            key = run_id.int if type(run_id) is UUID else run_id
+            key = run_id.int if type(run_id) is UUID else _key(run_id)
             run = self._runs.pop(key, None)
             if run is None:
                 return None
@@ -172,8 +172,11 @@ class RunRegistry:
 
 
 def _key(run_id: Any) -> Any:
-    """The registry's key of a run id (see ``RunRegistry``); inlined on the per-run paths."""
-    return run_id.int if type(run_id) is UUID else run_id
+    """The registry's key of a run id (see ``RunRegistry``): its 128-bit int, for a
+    ``uuid.UUID`` (the per-run paths test that inline) and for other UUID classes alike,
+    so equal ids of different classes still meet; any other id as it is."""
+    value = getattr(run_id, "int", None)
+    return value if type(value) is int else run_id
 
 
 def _walk(runs: list[Run]) -> Iterator[Run]:
