@@ -16,10 +16,11 @@ import sys
 from typing import Any
 from uuid import UUID
 
-__all__ = ["end", "fail", "start"]
+__all__ = ["MODULE", "end", "fail", "start"]
 
 logger = logging.getLogger("otel_llm.integrations.langchain")
-_MODULE = "otel_llm.integrations.langchain._llm_runs"
+#: The LangChain bookkeeping module: ``end`` has nothing to do unless it is in ``sys.modules``.
+MODULE = "otel_llm.integrations.langchain._llm_runs"
 _reported: set[str] = set()
 
 
@@ -49,7 +50,7 @@ def start(recorder: Any, run_id: UUID, chat: bool, serialized: Any, inputs: Any,
 
 def end(run_id: UUID, response: Any) -> Any:
     """The result to record: for a LangChain run, with ``llm_output`` completed."""
-    runs = sys.modules.get(_MODULE)
+    runs = sys.modules.get(MODULE)
     if runs is None:
         return response
     try:
@@ -60,7 +61,7 @@ def end(run_id: UUID, response: Any) -> Any:
 
 
 def fail(run_id: UUID) -> None:
-    runs = sys.modules.get(_MODULE)
+    runs = sys.modules.get(MODULE)
     if runs is not None:
         try:
             runs.fail(run_id)

@@ -225,7 +225,9 @@ def llm_response_attributes(response: Any) -> Attributes:
     attributes.
     """
     llm_output = getattr(response, "llm_output", None) or {}
-    generations = [g for gens in getattr(response, "generations", None) or [] for g in gens]
+    per_prompt = getattr(response, "generations", None) or []
+    generations = (per_prompt[0] if per_prompt and not per_prompt[1:]  # one prompt: as is
+                   else [g for gens in per_prompt for g in gens])
     first_meta = _response_metadata(generations[0]) if generations else {}
     attrs: Attributes = {}
     # llm_output first; the fallbacks are read only when it has no text there.
@@ -239,7 +241,11 @@ def llm_response_attributes(response: Any) -> Attributes:
         model = _first_str(model, llm_output.get("model"), first_meta.get("model_name"))
     if model:
         attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
-    reasons = [r for r in (finish_reason(g) for g in generations) if r]
+    reasons = []
+    for generation in generations:
+        reason = finish_reason(generation)
+        if reason:
+            reasons.append(reason)
     if reasons:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     for attr, key in ((semconv.OPENAI_RESPONSE_SERVICE_TIER, "service_tier"),

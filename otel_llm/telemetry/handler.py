@@ -15,6 +15,7 @@ Rules that keep traces right under threads and asyncio (where most peers break):
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -208,7 +209,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         md = metadata or {}
-        kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
+        if type(serialized) is dict and "lc" in serialized:  # LangChain's run (see _llm_runs)
+            kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
         run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
         if self._capture_on:
             self._content.chat_input(run, messages, params)
@@ -227,7 +229,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         md = metadata or {}
-        kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
+        if type(serialized) is dict and "lc" in serialized:  # LangChain's run (see _llm_runs)
+            kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
         run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
         if self._capture_on:
             self._content.prompt_input(run, prompts, params)
@@ -278,7 +281,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         try:  # the shared LangChain-run completion (usage estimate, SDK details) if any
-            response = _llm_runs.end(run_id, response)
+            if _llm_runs.MODULE in sys.modules:  # LangChain's runs are tracked: ask
+                response = _llm_runs.end(run_id, response)
         finally:  # the run ends whatever that raised (then counted by @guarded)
             self._end(run_id, now, "on_llm_end",
                       lambda run: self._llm.finish(run, response, now))

@@ -64,8 +64,9 @@ class LLMRecorder:
         span_attrs = dict(response_attrs)  # one set_attributes: each call takes the span's lock
         metric_attrs = run.metric_attrs
         response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
-        tier = attrs_of.metric_service_tier(
-            response_attrs.get(semconv.OPENAI_RESPONSE_SERVICE_TIER))
+        tier = response_attrs.get(semconv.OPENAI_RESPONSE_SERVICE_TIER)
+        if tier is not None:
+            tier = attrs_of.metric_service_tier(tier)
         if response_model or tier:  # the fingerprint stays off metrics: servers choose it freely
             metric_attrs = dict(metric_attrs)
             if response_model:

@@ -154,7 +154,8 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
     if _OBSERVING.get():
         return original(resource, *args, **kwargs)
-    kwargs = _materialized(kwargs)
+    if type(kwargs.get("messages")) is not list:  # the usual case needs no copy
+        kwargs = _materialized(kwargs)
     suppression, owned = _ownership(endpoint, kwargs, settings)
     if suppression is not None:
         result = original(resource, *args, **kwargs)
@@ -200,7 +201,8 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
                        args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
     if _OBSERVING.get():
         return await original(resource, *args, **kwargs)
-    kwargs = _materialized(kwargs)
+    if type(kwargs.get("messages")) is not list:  # the usual case needs no copy
+        kwargs = _materialized(kwargs)
     suppression, owned = _ownership(endpoint, kwargs, settings)
     if suppression is not None:
         result = await original(resource, *args, **kwargs)
