@@ -58,6 +58,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Run metadata keys naming the conversation, in order of preference (LangGraph: ``thread_id``).
 CONVERSATION_METADATA_KEYS = ("conversation_id", "thread_id", "session_id")
+_CONVERSATION_KEYS = frozenset(CONVERSATION_METADATA_KEYS)
 
 _EMPTY: Mapping[str, Any] = {}
 _baggage_on: bool | None = None  # None: not decided yet, read the environment once
@@ -203,7 +204,8 @@ def for_run(metadata: Mapping[str, Any] | None,
     values = current()
     if inherited:
         values = {**inherited, **values}
-    if metadata:
+    # Most runs' metadata has none of the keys: one set operation says so (dict keys).
+    if metadata and (type(metadata) is not dict or not _CONVERSATION_KEYS.isdisjoint(metadata)):
         for key in CONVERSATION_METADATA_KEYS:
             conversation = metadata.get(key)
             if isinstance(conversation, str | int) and not isinstance(conversation, bool) \

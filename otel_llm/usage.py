@@ -49,24 +49,35 @@ def usage_from_result(response: Any) -> TokenUsage | None:
 
 
 def _from_provider_usage(raw: Mapping[str, Any], estimated: bool) -> TokenUsage | None:
-    # OpenAI names first, then Anthropic-style names that some LangChain models forward.
-    inputs = _count(raw, "prompt_tokens", "input_tokens")
-    outputs = _count(raw, "completion_tokens", "output_tokens")
+    # OpenAI names first, then Anthropic-style names that some LangChain models forward
+    # (looked up only when the OpenAI count is not a plain non-negative int).
+    inputs, outputs = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    if type(inputs) is not int or inputs < 0:
+        inputs = _count(raw, "prompt_tokens", "input_tokens")
+    if type(outputs) is not int or outputs < 0:
+        outputs = _count(raw, "completion_tokens", "output_tokens")
     if inputs is None and outputs is None:
         return None
     prompt_details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details") or {}
     completion_details = (
         raw.get("completion_tokens_details") or raw.get("output_tokens_details") or {}
     )
-    cache_read = _count(prompt_details, "cached_tokens")
+    cache_read = prompt_details.get("cached_tokens") if type(prompt_details) is dict else None
+    if type(cache_read) is not int or cache_read < 0:
+        cache_read = _count(prompt_details, "cached_tokens")
+    reasoning = (completion_details.get("reasoning_tokens")
+                 if type(completion_details) is dict else None)
+    if type(reasoning) is not int or reasoning < 0:
+        reasoning = _count(completion_details, "reasoning_tokens")
     return TokenUsage(
         input_tokens=inputs,
         output_tokens=outputs,
         cache_read_input_tokens=cache_read
         if cache_read is not None
         else _count(raw, "cache_read_input_tokens"),
-        cache_creation_input_tokens=_count(raw, "cache_creation_input_tokens"),
-        reasoning_output_tokens=_count(completion_details, "reasoning_tokens"),
+        cache_creation_input_tokens=_count(raw, "cache_creation_input_tokens")
+        if "cache_creation_input_tokens" in raw else None,
+        reasoning_output_tokens=reasoning,
         estimated=estimated,
     )
 
@@ -112,6 +123,9 @@ def _count(raw: Any, *keys: str) -> int | None:
         return None
     for key in keys:
         value = raw.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if type(value) is int:  # the common case, without the isinstance checks
+            if value >= 0:
+                return value
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     return None

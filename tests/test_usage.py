@@ -72,3 +72,22 @@ def test_no_usage() -> None:
     assert usage_from_result(result({"token_usage": {"prompt_tokens": True}})) is None
     assert usage_from_result(result({"token_usage": {"prompt_tokens": -1}})) is None
     assert usage_from_result(object()) is None
+
+
+def test_counts_that_are_not_plain_ints_fall_back_as_before() -> None:
+    """The fast reads take only plain non-negative ints: a negative OpenAI count falls back
+    to the Anthropic-style name, bools and strings are no counts, an int subclass is one,
+    and details given as another Mapping type are still read."""
+    from types import MappingProxyType
+
+    class Count(int):
+        pass
+
+    usage = usage_from_result(result({"token_usage": {
+        "prompt_tokens": -1, "input_tokens": 7, "completion_tokens": Count(3),
+        "prompt_tokens_details": MappingProxyType({"cached_tokens": 2}),
+        "completion_tokens_details": {"reasoning_tokens": True},
+    }}))
+    assert usage == TokenUsage(7, 3, 2, None, None)
+    assert usage_from_result(result({"token_usage": {
+        "prompt_tokens": "10", "completion_tokens": 4}})) == TokenUsage(None, 4)

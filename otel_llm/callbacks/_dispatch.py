@@ -80,6 +80,10 @@ class _Call(NamedTuple):
 class Plan(NamedTuple):
     calls: tuple[_Call, ...]
     plain: bool  # every call is a sync function with the event's own arguments
+    inline: bool  # plain, and every handler is run_inline: async code calls them directly
+    #: Start events: some handler reads the prompts / messages (its ``reads_inputs`` flag;
+    #: a chat run delivered as ``on_llm_start`` is read as text).
+    reads_inputs: bool
 
 
 def _overrides(handler: Any, method: str) -> bool:
@@ -103,7 +107,8 @@ def _build_plan(handlers: tuple[Any, ...], event: Event) -> Plan:
                   fallback)
         )
     plain = all(not c.is_async and not c.chat_fallback for c in calls)
-    return Plan(tuple(calls), plain)
+    reads = any(c.chat_fallback or getattr(c.handler, "reads_inputs", True) for c in calls)
+    return Plan(tuple(calls), plain, plain and all(c.inline for c in calls), reads)
 
 
 class HandlerSet:
@@ -115,16 +120,26 @@ class HandlerSet:
     keeps a handler alive.
     """
 
-    __slots__ = ("__weakref__", "_plans", "handlers")
+    __slots__ = ("__weakref__", "handlers", "plans")
 
     def __init__(self, handlers: tuple[Any, ...]) -> None:
         self.handlers = handlers
-        self._plans: dict[Event, Plan] = {}
+        #: ``plans[event]``: a dict lookup per event (no method call), built when missing.
+        self.plans = _Plans(handlers)
 
     def plan(self, event: Event) -> Plan:
-        plan = self._plans.get(event)
-        if plan is None:
-            plan = self._plans[event] = _build_plan(self.handlers, event)
+        return self.plans[event]
+
+
+class _Plans(dict[Event, Plan]):
+    __slots__ = ("handlers",)
+
+    def __init__(self, handlers: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.handlers = handlers
+
+    def __missing__(self, event: Event) -> Plan:
+        plan = self[event] = _build_plan(self.handlers, event)
         return plan
 
 
@@ -333,7 +348,7 @@ def _start(call: _Call, event: Event, args: tuple[Any, ...], kwargs: dict[str, A
 async def run_async(plan: Plan, event: Event, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> None:
     """``run_inline`` hooks complete in order; the others run concurrently."""
-    if plan.plain and all(c.inline for c in plan.calls):
+    if plan.inline:
         run_sync(plan, event, args, kwargs)
         return
     loop = asyncio.get_running_loop()

@@ -18,10 +18,11 @@ from uuid import UUID
 
 from otel_llm.errors import BugReport
 
-__all__ = ["end", "fail", "start"]
+__all__ = ["MODULE", "end", "fail", "start"]
 
 logger = logging.getLogger("otel_llm.integrations.langchain")
-_MODULE = "otel_llm.integrations.langchain._llm_runs"
+#: The LangChain bookkeeping module: ``end`` has nothing to do unless it is in ``sys.modules``.
+MODULE = "otel_llm.integrations.langchain._llm_runs"
 #: A bug of ours: logged with its traceback once per place; the event is recorded as is.
 _internal_error = BugReport(logger, "LangChain run bookkeeping",
                             "the run is recorded from LangChain's event alone")
@@ -43,7 +44,7 @@ def start(recorder: Any, run_id: UUID, chat: bool, serialized: Any, inputs: Any,
 
 def end(run_id: UUID, response: Any) -> Any:
     """The result to record: for a LangChain run, with ``llm_output`` completed."""
-    runs = sys.modules.get(_MODULE)
+    runs = sys.modules.get(MODULE)
     if runs is None:
         return response
     try:
@@ -54,7 +55,7 @@ def end(run_id: UUID, response: Any) -> Any:
 
 
 def fail(run_id: UUID) -> None:
-    runs = sys.modules.get(_MODULE)
+    runs = sys.modules.get(MODULE)
     if runs is not None:
         try:
             runs.fail(run_id)

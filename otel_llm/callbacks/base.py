@@ -12,6 +12,13 @@ Flags (class attributes or properties, read when a run's handler set is built):
 - ``run_inline``: in async code, call this handler on the event loop, in order,
   instead of off-loop (sync handlers) or concurrently (async handlers). Set it
   only for handlers that never block.
+- ``reads_inputs``: ``False`` declares that ``on_llm_start`` /
+  ``on_chat_model_start`` never read their prompts / messages; when no handler of
+  a run reads them, otel-llm's instrumentations hand over empty inputs instead of
+  converting the request's messages.
+- ``reads_token_chunk``: ``False`` declares that ``on_llm_new_token`` never reads
+  its ``chunk``; when every handler of a run says so, otel-llm's instrumentations
+  pass ``chunk=None`` instead of building a chunk object per streamed token.
 - ``ignore_llm``, ``ignore_chat_model``, ``ignore_chain``, ``ignore_agent``
   (also covers tools), ``ignore_retriever``, ``ignore_retry``,
   ``ignore_custom_event``: skip that family of events.
@@ -87,6 +94,8 @@ __all__ = ["LANGCHAIN", "AsyncCallbackHandler", "BaseCallbackHandler"]
 class _Flags:
     raise_error: bool = False
     run_inline: bool = False
+    reads_inputs: bool = True
+    reads_token_chunk: bool = True
     ignore_llm: bool = False
     ignore_chat_model: bool = False
     ignore_chain: bool = False

@@ -34,6 +34,7 @@ from contextvars import ContextVar
 from typing import Any
 
 __all__ = [
+    "SCOPES",
     "Scope",
     "enter_scope",
     "exit_scope",
@@ -65,6 +66,9 @@ class Scope:
 
 
 _SCOPES: ContextVar[tuple[Scope, ...]] = ContextVar("otel_llm_scopes", default=())
+#: The open scopes here (read-only outside this module): empty means no scoped handler,
+#: which the LangChain hook checks with one ``get()`` per run.
+SCOPES = _SCOPES
 
 
 def scoped_handlers() -> tuple[Any, ...]:

@@ -15,8 +15,9 @@ final step (``_emit`` / ``_start``) differs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
-from typing import Any, Generic, TypeVar, Union, cast
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar, Union
 from uuid import UUID, uuid4
 
 from otel_llm.callbacks import _dispatch as d
@@ -35,6 +36,7 @@ __all__ = [
     "CallbackManagerForRetrieverRun",
     "CallbackManagerForToolRun",
     "Callbacks",
+    "TokenEmitter",
 ]
 
 Handler = BaseCallbackHandler | AsyncCallbackHandler
@@ -119,7 +121,7 @@ class _SyncEmit:
     _set: d.HandlerSet
 
     def _emit(self, event: d.Event, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        plan = self._set.plan(event)
+        plan = self._set.plans[event]
         if plan.calls:
             d.run_sync(plan, event, args, kwargs)
 
@@ -129,7 +131,7 @@ class _AsyncEmit:
 
     def _emit(self, event: d.Event, args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> Awaitable[None]:
-        return d.run_async(self._set.plan(event), event, args, kwargs)
+        return d.run_async(self._set.plans[event], event, args, kwargs)
 
 
 class _LLMRun(_RunManager[R]):
@@ -141,7 +143,10 @@ class _LLMRun(_RunManager[R]):
         return self._emit(d.LLM_NEW_TOKEN, (token,), kw)
 
     def on_llm_end(self, response: Any, **kwargs: Any) -> R:
-        return self._emit(d.LLM_END, (response,), self._kw(kwargs))
+        kw = {"run_id": self.run_id, "parent_run_id": self.parent_run_id, "tags": self.tags}
+        if kwargs:
+            kw.update(kwargs)
+        return self._emit(d.LLM_END, (response,), kw)
 
     def on_llm_error(self, error: BaseException, **kwargs: Any) -> R:
         return self._emit(d.LLM_ERROR, (error,), self._kw(kwargs))
@@ -197,7 +202,7 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
         try:
             plan = self._token_plan
         except AttributeError:
-            plan = self._token_plan = self._set.plan(d.LLM_NEW_TOKEN)
+            plan = self._token_plan = self._set.plans[d.LLM_NEW_TOKEN]
         if not plan.calls:
             return
         if kwargs or not plan.plain:
@@ -210,6 +215,45 @@ class CallbackManagerForLLMRun(_SyncEmit, _LLMRun[None]):
             except Exception as exc:
                 kw = self._kw({"chunk": chunk})
                 d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), kw, exc)
+
+    def token_emitter(self) -> TokenEmitter | None:
+        """This run's ``on_llm_new_token``, bound once for a stream's many tokens.
+
+        ``None`` when no handler listens (the caller then builds no token event at
+        all). With one plain handler, ``emit`` is that handler's hook with the run's
+        ids pre-bound (a ``functools.partial``: no manager frame per token) and
+        ``failed(exc, token, chunk)`` applies the dispatcher's error policy to what it
+        raised; otherwise ``emit`` is :meth:`on_llm_new_token`, which settles errors
+        itself (what still escapes it is a ``raise_error`` handler's: ``failed``
+        re-raises it).
+        """
+        plan = self._set.plans[d.LLM_NEW_TOKEN]
+        if not plan.calls:
+            return None
+        chunks = any(getattr(c.handler, "reads_token_chunk", True) for c in plan.calls)
+        if not plan.plain or len(plan.calls) > 1:
+            return TokenEmitter(self.on_llm_new_token, _reraise, chunks)
+        call = plan.calls[0]
+
+        def failed(exc: Exception, token: str, chunk: Any) -> None:
+            d.after_sync_error(call, d.LLM_NEW_TOKEN, (token,), self._kw({"chunk": chunk}), exc)
+
+        return TokenEmitter(functools.partial(call.fn, run_id=self.run_id,
+                                              parent_run_id=self.parent_run_id, tags=self.tags),
+                            failed, chunks)
+
+
+class TokenEmitter(NamedTuple):
+    """``emit(token, chunk=chunk)`` per token; ``failed(exc, token, chunk)`` if it raised;
+    ``chunks``: some handler reads ``chunk`` (see ``reads_token_chunk``)."""
+
+    emit: Callable[..., None]
+    failed: Callable[[Exception, str, Any], None]
+    chunks: bool = True
+
+
+def _reraise(exc: Exception, token: str, chunk: Any) -> None:
+    raise exc
 
 
 class CallbackManagerForChainRun(_SyncEmit, _ChainRun[None]):
@@ -283,6 +327,13 @@ class BaseCallbackManager(_Scope):
         if inherit:
             self.inheritable_metadata.update(metadata)
 
+    def reads_inputs(self, chat: bool) -> bool:
+        """Whether a handler reads the prompts / messages of the LLM runs this manager
+        starts (see ``reads_inputs``); a handler that gets chat runs as ``on_llm_start``
+        reads them rendered as text."""
+        return d.handler_set(self.handlers).plans[
+            d.CHAT_MODEL_START if chat else d.LLM_START].reads_inputs
+
     @property
     def is_async(self) -> bool:
         return any(isinstance(h, AsyncCallbackHandler) for h in self.handlers)
@@ -338,10 +389,14 @@ class BaseCallbackManager(_Scope):
 
             if not any(isinstance(h, StdOutCallbackHandler) for h in mgr.handlers):
                 mgr.add_handler(StdOutCallbackHandler(), inherit=False)
-        mgr.add_tags(inheritable_tags or [], inherit=True)
-        mgr.add_tags(local_tags or [], inherit=False)
-        mgr.add_metadata(inheritable_metadata or {}, inherit=True)
-        mgr.add_metadata(local_metadata or {}, inherit=False)
+        if inheritable_tags:  # most calls bring none: no call then
+            mgr.add_tags(inheritable_tags, inherit=True)
+        if local_tags:
+            mgr.add_tags(local_tags, inherit=False)
+        if inheritable_metadata:
+            mgr.add_metadata(inheritable_metadata, inherit=True)
+        if local_metadata:
+            mgr.add_metadata(local_metadata, inherit=False)
         return mgr
 
 
@@ -378,43 +433,50 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
                         d.handler_set(self.handlers))
         return self._start(event, [(run, args)], kwargs, run)
 
+    # (Typed by assignment, not typing.cast(): a cast is a Python call per run.)
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str],
                      run_id: UUID | None = None, **kwargs: Any) -> LLMRuns:
         """One run per prompt; ``run_id`` (if given) is used for the first."""
-        return cast(LLMRuns, self._start_many(d.LLM_START, self._llm_run, serialized, prompts,
-                                              run_id, kwargs))
+        runs: LLMRuns = self._start_many(d.LLM_START, self._llm_run, serialized, prompts,
+                                         run_id, kwargs)
+        return runs
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]],
                             run_id: UUID | None = None, **kwargs: Any) -> LLMRuns:
         """One run per message list; ``run_id`` (if given) is used for the first."""
-        return cast(LLMRuns, self._start_many(d.CHAT_MODEL_START, self._llm_run, serialized,
-                                              messages, run_id, kwargs))
+        runs: LLMRuns = self._start_many(d.CHAT_MODEL_START, self._llm_run, serialized,
+                                         messages, run_id, kwargs)
+        return runs
 
     def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any,
                        run_id: UUID | None = None, **kwargs: Any) -> ChainRun:
-        return cast(ChainRun, self._start_one(d.CHAIN_START, self._chain_run,
-                                              (serialized or {}, inputs), run_id, None, kwargs))
+        run: ChainRun = self._start_one(d.CHAIN_START, self._chain_run,
+                                        (serialized or {}, inputs), run_id, None, kwargs)
+        return run
 
     def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str,
                       run_id: UUID | None = None, parent_run_id: UUID | None = None,
                       inputs: dict[str, Any] | None = None, **kwargs: Any) -> ToolRun:
-        return cast(ToolRun, self._start_one(d.TOOL_START, self._tool_run,
-                                             (serialized or {}, input_str), run_id,
-                                             parent_run_id, {"inputs": inputs, **kwargs}))
+        run: ToolRun = self._start_one(d.TOOL_START, self._tool_run,
+                                       (serialized or {}, input_str), run_id,
+                                       parent_run_id, {"inputs": inputs, **kwargs})
+        return run
 
     def on_retriever_start(self, serialized: dict[str, Any] | None, query: str,
                            run_id: UUID | None = None, parent_run_id: UUID | None = None,
                            **kwargs: Any) -> RetrieverRun:
-        return cast(RetrieverRun, self._start_one(d.RETRIEVER_START, self._retriever_run,
-                                                  (serialized or {}, query), run_id,
-                                                  parent_run_id, kwargs))
+        run: RetrieverRun = self._start_one(d.RETRIEVER_START, self._retriever_run,
+                                            (serialized or {}, query), run_id,
+                                            parent_run_id, kwargs)
+        return run
 
     def on_custom_event(self, name: str, data: Any, run_id: UUID | None = None,
                         **kwargs: Any) -> R:
         """A user event attached to run ``run_id`` (no run is started)."""
         run = self._run(_RunManager, run_id, self.parent_run_id, d.handler_set(self.handlers))
         kw = {"run_id": run.run_id, "tags": self.tags, "metadata": self.metadata, **kwargs}
-        return cast(R, self._start(d.CUSTOM_EVENT, [(run, (name, data))], kw, None))
+        done: R = self._start(d.CUSTOM_EVENT, [(run, (name, data))], kw, None)
+        return done
 
 
 class CallbackManager(
@@ -431,7 +493,7 @@ class CallbackManager(
     def _start(self, event: d.Event, calls: list[tuple[Any, tuple[Any, ...]]],
                kwargs: dict[str, Any], result: Any) -> Any:
         for run, args in calls:
-            plan = run._set.plan(event)
+            plan = run._set.plans[event]
             if plan.calls:
                 d.run_sync(plan, event, args, self._start_kw(run, kwargs))
         return result
@@ -452,7 +514,7 @@ class AsyncCallbackManager(
 
     async def _start(self, event: d.Event, calls: list[tuple[Any, tuple[Any, ...]]],
                      kwargs: dict[str, Any], result: Any) -> Any:
-        coros = [d.run_async(run._set.plan(event), event, args, self._start_kw(run, kwargs))
+        coros = [d.run_async(run._set.plans[event], event, args, self._start_kw(run, kwargs))
                  for run, args in calls]
         if len(coros) == 1:
             await coros[0]

@@ -225,23 +225,34 @@ def llm_response_attributes(response: Any) -> Attributes:
     attributes.
     """
     llm_output = getattr(response, "llm_output", None) or {}
-    generations = [g for gens in getattr(response, "generations", None) or [] for g in gens]
+    per_prompt = getattr(response, "generations", None) or []
+    generations = (per_prompt[0] if per_prompt and not per_prompt[1:]  # one prompt: as is
+                   else [g for gens in per_prompt for g in gens])
     first_meta = _response_metadata(generations[0]) if generations else {}
     attrs: Attributes = {}
-    response_id = _first_str(llm_output.get("id"), first_meta.get("id"))
+    # llm_output first; the fallbacks are read only when it has no text there.
+    response_id = llm_output.get("id")
+    if type(response_id) is not str or not response_id:
+        response_id = _first_str(response_id, first_meta.get("id"))
     if response_id:
         attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-    model = _first_str(
-        llm_output.get("model_name"), llm_output.get("model"), first_meta.get("model_name")
-    )
+    model = llm_output.get("model_name")
+    if type(model) is not str or not model:
+        model = _first_str(model, llm_output.get("model"), first_meta.get("model_name"))
     if model:
         attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
-    reasons = [r for r in (finish_reason(g) for g in generations) if r]
+    reasons = []
+    for generation in generations:
+        reason = finish_reason(generation)
+        if reason:
+            reasons.append(reason)
     if reasons:
         attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     for attr, key in ((semconv.OPENAI_RESPONSE_SERVICE_TIER, "service_tier"),
                       (semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, "system_fingerprint")):
-        value = _first_str(llm_output.get(key), first_meta.get(key))
+        value = llm_output.get(key)
+        if type(value) is not str or not value:
+            value = _first_str(value, first_meta.get(key))
         if value:
             attrs[attr] = value
     if llm_output.get(IMAGE_SIZE_GUESSED_KEY) is True:

@@ -15,6 +15,7 @@ Rules that keep traces right under threads and asyncio (where most peers break):
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -49,6 +50,7 @@ from otel_llm.telemetry.options import (
     parse_chunk_metrics,
 )
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
+from otel_llm.telemetry.starts import LLMStarts, RunStart
 from otel_llm.telemetry.values import bounded_text, clean_attributes
 
 if TYPE_CHECKING:
@@ -107,6 +109,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     run_inline = True
     raise_error = False
+    reads_token_chunk = False  # tokens only time the stream: no chunk object per token
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         gap_every = parse_chunk_metrics(chunk_metrics)
         self._clock = clock
         self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
+        self._llm_starts = LLMStarts()
         schema = semconv.SCHEMA_URL
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
             _SCOPE, _VERSION, schema_url=schema
@@ -162,11 +166,17 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         )
         encoder = content.ContentEncoder(max_content_bytes, redact, self.failures)
         # Error messages may quote the prompt: recorded only as content (see ``exceptions``).
-        self._error_message = encoder.redact_text if self._capture.enabled else None
+        self._capture_on = self._capture.enabled  # read per run: an attribute, not the property
+        self._error_message = encoder.redact_text if self._capture_on else None
         self._content = ContentCapture(self._capture, encoder, events)
         self._llm = LLMRecorder(
             instruments, self._content, cost_fn, self.failures, first_event, gap_every
         )
+
+    @property
+    def reads_inputs(self) -> bool:  # type: ignore[override]
+        """Prompts and messages are read only to capture them (see ``reads_inputs``)."""
+        return self._capture_on
 
     @property
     def capture_content(self) -> CaptureMode:
@@ -199,9 +209,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         md = metadata or {}
-        kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
+        if type(serialized) is dict and "lc" in serialized:  # LangChain's run (see _llm_runs)
+            kwargs = _llm_runs.start(self, run_id, True, serialized, messages, kwargs)
         run, params = self._start_llm(now, True, md, run_id, parent_run_id, kwargs)
-        if self._capture.enabled:
+        if self._capture_on:
             self._content.chat_input(run, messages, params)
 
     @guarded
@@ -218,9 +229,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         md = metadata or {}
-        kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
+        if type(serialized) is dict and "lc" in serialized:  # LangChain's run (see _llm_runs)
+            kwargs = _llm_runs.start(self, run_id, False, serialized, prompts, kwargs)
         run, params = self._start_llm(now, False, md, run_id, parent_run_id, kwargs)
-        if self._capture.enabled:
+        if self._capture_on:
             self._content.prompt_input(run, prompts, params)
 
     def on_llm_new_token(
@@ -269,7 +281,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         try:  # the shared LangChain-run completion (usage estimate, SDK details) if any
-            response = _llm_runs.end(run_id, response)
+            if _llm_runs.MODULE in sys.modules:  # LangChain's runs are tracked: ask
+                response = _llm_runs.end(run_id, response)
         finally:  # the run ends whatever that raised (then counted by @guarded)
             self._end(run_id, now, "on_llm_end",
                       lambda run: self._llm.finish(run, response, now))
@@ -460,20 +473,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         kwargs: dict[str, Any],
     ) -> tuple[Run, dict[str, Any]]:
         params = kwargs.get("invocation_params") or {}
-        operation = attrs_of.llm_operation(chat, metadata)
-        attrs, model = attrs_of.llm_request_attributes(operation, params, metadata)
-        span_name = f"{operation} {model}" if model else operation
-        run = self._start_run(
-            now,
-            RunKind.LLM,
-            model or operation,
-            span_name,
-            SpanKind.CLIENT,
-            attrs,
-            run_id,
-            parent_run_id,
-            metadata,
-        )
+        start = self._llm_starts.get(chat, params, metadata)
+        run = self._open_run(now, RunKind.LLM, start, SpanKind.CLIENT, run_id, parent_run_id,
+                             metadata)
         return run, params
 
     def _start_run(
@@ -488,18 +490,32 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None,
         metadata: Mapping[str, Any] | None,
     ) -> Run:
+        # Event payloads enter the OTel API here: clean once (see ``values``).
+        start = RunStart(clean_attributes(attrs), {}, bounded_text(name), bounded_text(span_name))
+        return self._open_run(now, kind, start, span_kind, run_id, parent_run_id, metadata)
+
+    def _open_run(
+        self,
+        now: int,
+        kind: RunKind,
+        start: RunStart,
+        span_kind: SpanKind,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> Run:
+        """Start the span of a run whose attributes and names are clean already."""
+        attrs, metric_attrs, name, span_name = start
         parent = self._runs.get(parent_run_id)
         # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
         # under the run's own attributes, inherited by its children.
         extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)
         if extra:
-            attrs = {**extra, **attrs}
-        # Event payloads enter the OTel API here: clean once (see ``values``).
-        attrs = clean_attributes(attrs)
-        name, span_name = bounded_text(name), bounded_text(span_name)
-        metric_attrs = metric_attributes(attrs) if kind is RunKind.LLM else {}
-        if metric_attrs and extra and self._dimensions.keys:
-            metric_attrs = {**self._dimensions.labels(extra), **metric_attrs}
+            attrs = {**clean_attributes(extra), **attrs}
+            if metric_attrs:
+                metric_attrs = metric_attributes(attrs)
+                if self._dimensions.keys:
+                    metric_attrs = {**self._dimensions.labels(extra), **metric_attrs}
         # No parent run: the caller's current span (context=None) is the parent.
         span = self._tracer.start_span(
             span_name,

@@ -38,6 +38,7 @@ class LLMRecorder:
     ) -> None:
         self.instruments = instruments
         self.content = content
+        self._content_on = content.mode.enabled  # read per run
         self._cost_fn = cost_fn
         self._failures = failures
         self._first_event = first_event
@@ -63,8 +64,9 @@ class LLMRecorder:
         span_attrs = dict(response_attrs)  # one set_attributes: each call takes the span's lock
         metric_attrs = run.metric_attrs
         response_model = response_attrs.get(semconv.GEN_AI_RESPONSE_MODEL)
-        tier = attrs_of.metric_service_tier(
-            response_attrs.get(semconv.OPENAI_RESPONSE_SERVICE_TIER))
+        tier = response_attrs.get(semconv.OPENAI_RESPONSE_SERVICE_TIER)
+        if tier is not None:
+            tier = attrs_of.metric_service_tier(tier)
         if response_model or tier:  # the fingerprint stays off metrics: servers choose it freely
             metric_attrs = dict(metric_attrs)
             if response_model:
@@ -82,7 +84,7 @@ class LLMRecorder:
                     span_attrs[semconv.OTEL_LLM_USAGE_COST] = cost
         finally:  # what is known reaches the span even if usage could not be read
             run.span.set_attributes(span_attrs)
-        if self.content.mode.enabled:
+        if self._content_on:
             self.content.llm_output(run, response, now, response_attrs)
 
     def failed(self, run: Run, kind: str, end_ns: int) -> None:
@@ -101,7 +103,8 @@ class LLMRecorder:
         except Exception as exc:
             self._failures.record("cost_fn", exc)
             return None
-        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+        if (type(cost) is float or (isinstance(cost, int | float) and not isinstance(cost, bool))) \
+                and cost >= 0:
             self.instruments.cost.record(cost, attrs, NO_EXEMPLAR)
             return float(cost)
         return None

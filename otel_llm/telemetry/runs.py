@@ -54,7 +54,7 @@ class Run:
     gap_phase: int = 0
     #: A v3 event stream without tokens: its content deltas count as chunks.
     native_events: bool = False
-    children: set[UUID] = field(default_factory=set)
+    children: set[Any] = field(default_factory=set)  # registry keys of open child runs
     _context: Context | None = None
 
     @property
@@ -76,11 +76,13 @@ class RunRegistry:
     ``get`` is a plain dict lookup (no lock: the per-token path). Adding and
     removing take a lock because runs start and end on any thread. Removal
     takes the run's still-open descendants with it, atomically, so a subtree is
-    ended exactly once whoever gets there first.
+    ended exactly once whoever gets there first. Runs are kept under their id's
+    128-bit int (``_key``): hashing an int is C, ``UUID.__hash__`` is a Python call
+    on every dict operation.
     """
 
     def __init__(self, max_open: int, max_age_ns: int) -> None:
-        self._runs: dict[UUID, Run] = {}
+        self._runs: dict[Any, Run] = {}
         #: ``(run_id, run)`` of the last ``get_streaming``, checked by identity by the token hook.
         self.last: tuple[UUID | None, Run | None] = (None, None)
         self._lock = threading.Lock()
@@ -91,7 +93,9 @@ class RunRegistry:
         return len(self._runs)
 
     def get(self, run_id: UUID | None) -> Run | None:
-        return self._runs.get(run_id) if run_id is not None else None
+        if run_id is None:
+            return None
+        return self._runs.get(run_id.int if type(run_id) is UUID else _key(run_id))
 
     def get_streaming(self, run_id: UUID) -> Run | None:
         """``get`` that remembers the run in ``last``, for the per-token path.
@@ -101,7 +105,7 @@ class RunRegistry:
         call); this is its miss path. Unlocked: a token racing its run's end may land
         on the ended run, which only counts a chunk nobody reads.
         """
-        run = self._runs.get(run_id)
+        run = self._runs.get(run_id.int if type(run_id) is UUID else _key(run_id))
         if run is not None:
             self.last = (run_id, run)
         return run
@@ -112,7 +116,9 @@ class RunRegistry:
         deadline = now_ns - self._max_age_ns
         with self._lock:
             self.last = (None, None)
-            old = self._runs.pop(run.run_id, None)
+            run_id = run.run_id
+            key = run_id.int if type(run_id) is UUID else _key(run_id)
+            old = self._runs.pop(key, None)
             if old is not None:
                 dropped.extend((r, "run id started again") for r in self._take_tree(old))
             while self._runs:
@@ -123,25 +129,26 @@ class RunRegistry:
                     reason = f"open longer than {self._max_age_ns / 1e9:g} s"
                 else:
                     break
-                del self._runs[oldest.run_id]
+                del self._runs[_key(oldest.run_id)]
                 dropped.extend((r, reason) for r in self._take_tree(oldest))
-            parent = self._runs.get(run.parent_id) if run.parent_id is not None else None
+            parent = self._runs.get(_key(run.parent_id)) if run.parent_id is not None else None
             if parent is not None:
-                parent.children.add(run.run_id)
-            self._runs[run.run_id] = run
+                parent.children.add(key)
+            self._runs[key] = run
         return dropped
 
     def pop(self, run_id: UUID) -> tuple[Run, list[Run]] | None:
         """Remove a run and its open descendants: ``(run, descendants)`` or ``None`` if unknown."""
         with self._lock:
             self.last = (None, None)
-            run = self._runs.pop(run_id, None)
+            key = run_id.int if type(run_id) is UUID else _key(run_id)
+            run = self._runs.pop(key, None)
             if run is None:
                 return None
-            descendants = self._take_tree(run)[1:]
-            parent = self._runs.get(run.parent_id) if run.parent_id is not None else None
+            descendants = self._take_tree(run)[1:] if run.children else []
+            parent = self._runs.get(_key(run.parent_id)) if run.parent_id is not None else None
             if parent is not None:
-                parent.children.discard(run_id)
+                parent.children.discard(key)
         return run, descendants
 
     def pop_all(self) -> list[Run]:
@@ -162,6 +169,14 @@ class RunRegistry:
                     out.append(child)
             run.children.clear()
         return out
+
+
+def _key(run_id: Any) -> Any:
+    """The registry's key of a run id (see ``RunRegistry``): its 128-bit int, for a
+    ``uuid.UUID`` (the per-run paths test that inline) and for other UUID classes alike,
+    so equal ids of different classes still meet; any other id as it is."""
+    value = getattr(run_id, "int", None)
+    return value if type(value) is int else run_id
 
 
 def _walk(runs: list[Run]) -> Iterator[Run]:

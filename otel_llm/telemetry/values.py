@@ -33,6 +33,7 @@ MAX_ATTRIBUTE_CHARS = 4096
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _INT64 = (-(2**63), 2**63 - 1)
 _PRIMITIVES = (bool, str, int, float)
+_MAX_SEQUENCE = 1024  # longer sequences are recorded as their bounded str()
 
 
 def clean_text(text: str) -> str:
@@ -68,7 +69,8 @@ def clean_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
     Strings are cleaned and bounded, integers outside int64 become their
     decimal text, homogeneous sequences of primitives stay sequences (cleaned),
     anything else becomes its bounded ``str()``. ``None`` values are dropped.
-    The common case (short ASCII text, small numbers) costs a type check each.
+    The common case (short ASCII text, small numbers, a known key) costs a type
+    check each.
     """
     out: dict[str, Any] = {}
     for key, value in attrs.items():
@@ -79,12 +81,42 @@ def clean_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
         elif kind is int:
             if not _INT64[0] <= value <= _INT64[1]:
                 value = str(value)
+        elif kind is list or kind is tuple:
+            value = _sequence(value)
         elif kind is not float and kind is not bool:
             if value is None:
                 continue
             value = _other(value)
-        out[key if type(key) is str and key.isascii() else bounded_text(str(key))] = value
+        if key not in _CLEAN_KEYS:
+            key = _clean_key(key)
+        out[key] = value
     return out
+
+
+#: Attribute keys seen clean (ASCII ``str``): checked once, not per attribute.
+_CLEAN_KEYS: set[str] = set()
+_MAX_CLEAN_KEYS = 4096  # keys are mostly the conventions' names; user keys are bounded too
+
+
+def _clean_key(key: Any) -> str:
+    if type(key) is str and key.isascii():
+        if len(_CLEAN_KEYS) < _MAX_CLEAN_KEYS:
+            _CLEAN_KEYS.add(key)
+        return key
+    return bounded_text(str(key))
+
+
+def _sequence(value: list[Any] | tuple[Any, ...]) -> Any:
+    """A list or tuple: a tuple of short ASCII strings the cheap way, anything else by
+    :func:`_other`."""
+    if not value or len(value) > _MAX_SEQUENCE or type(value[0]) is not str:
+        return _other(value)
+    out = []
+    for v in value:
+        if type(v) is not str or not v.isascii() or len(v) > MAX_ATTRIBUTE_CHARS:
+            return _other(value)
+        out.append(v)
+    return tuple(out)
 
 
 def bounded_text(value: str) -> str:
@@ -105,7 +137,8 @@ def _other(value: Any) -> Any:
         if not value:
             return ()
         first = type(value[0])
-        if first in _PRIMITIVES and len(value) <= 1024 and all(type(v) is first for v in value):
+        if first in _PRIMITIVES and len(value) <= _MAX_SEQUENCE and all(
+                type(v) is first for v in value):
             if first is str:
                 return tuple(bounded_text(v) for v in value)
             if first is not int or all(_INT64[0] <= v <= _INT64[1] for v in value):

@@ -7,6 +7,7 @@ import contextvars
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -230,3 +231,62 @@ async def test_handlers_that_override_nothing_cost_nothing() -> None:
     for _ in range(100):
         await run.on_llm_new_token("t")
     assert calls == 0
+
+
+class _Tokens(BaseCallbackHandler):
+    def __init__(self, fail_on: str = "", raise_error: bool = False) -> None:
+        self.seen: list[tuple[str, Any, Any, Any, Any]] = []
+        self.fail_on = fail_on
+        self.raise_error = raise_error
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, run_id: Any = None,
+                         parent_run_id: Any = None, tags: Any = None, **kw: Any) -> None:
+        if token == self.fail_on:
+            raise RuntimeError(f"token handler bug on {token!r}")
+        self.seen.append((token, chunk, run_id, parent_run_id, tags))
+
+
+def _emit_all(emitter: Any, tokens: list[str]) -> None:
+    """What a stream wrapper does with the emitter, token by token."""
+    for token in tokens:
+        try:
+            emitter.emit(token, chunk=f"chunk-{token}")
+        except Exception as exc:
+            emitter.failed(exc, token, f"chunk-{token}")
+
+
+@pytest.mark.parametrize("n_handlers", [1, 2])
+def test_token_emitter_delivers_what_on_llm_new_token_delivers(n_handlers: int) -> None:
+    """The run's pre-bound token emitter (one handler: its hook with the ids bound; more:
+    the manager's hook) gives handlers exactly the arguments ``on_llm_new_token`` gives,
+    and a failing handler is swallowed and counted as in every other dispatch."""
+    parent = uuid.uuid4()
+    direct = [_Tokens(fail_on="b") for _ in range(n_handlers)]
+    bound = [_Tokens(fail_on="b") for _ in range(n_handlers)]
+    [run_direct] = CallbackManager(direct, parent_run_id=parent, tags=["t"]).on_llm_start({}, ["p"])
+    [run_bound] = CallbackManager(bound, parent_run_id=parent, tags=["t"]).on_llm_start({}, ["p"])
+    before = handler_error_counts().get(("_Tokens", "on_llm_new_token"), 0)
+    for token in ["a", "b", "c"]:
+        run_direct.on_llm_new_token(token, chunk=f"chunk-{token}")
+    _emit_all(run_bound.token_emitter(), ["a", "b", "c"])
+    for d, b in zip(direct, bound, strict=True):
+        assert [s[:2] + s[3:] for s in d.seen] == [s[:2] + s[3:] for s in b.seen] == [
+            ("a", "chunk-a", parent, ["t"]), ("c", "chunk-c", parent, ["t"])]
+        assert {s[2] for s in b.seen} == {run_bound.run_id}
+    # "b" fails once per handler on each path
+    assert handler_error_counts()[("_Tokens", "on_llm_new_token")] == before + 2 * n_handlers
+
+
+def test_token_emitter_raises_for_raise_error_handlers_and_is_none_without_listeners() -> None:
+    """A raise_error handler's token failure reaches the stream's caller through the
+    emitter; a run nobody listens to for tokens has no emitter (no token events built)."""
+    [run] = CallbackManager([_Tokens(fail_on="x", raise_error=True)]).on_llm_start({}, ["p"])
+    with pytest.raises(RuntimeError, match="token handler bug"):
+        _emit_all(run.token_emitter(), ["x"])
+
+    class EndOnly(BaseCallbackHandler):
+        def on_llm_end(self, *a: Any, **kw: Any) -> None:
+            pass
+
+    [quiet] = CallbackManager([EndOnly()]).on_llm_start({}, ["p"])
+    assert quiet.token_emitter() is None

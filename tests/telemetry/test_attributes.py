@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from otel_llm import semconv
-from otel_llm.telemetry.attributes import error_type, is_agent, provider_name, server_attributes
+from otel_llm.schema import Generation, LLMResult
+from otel_llm.telemetry.attributes import (
+    error_type,
+    is_agent,
+    llm_response_attributes,
+    provider_name,
+    server_attributes,
+)
 
 
 class _Private(Exception):
@@ -84,3 +91,17 @@ def test_agent_heuristic(
 ) -> None:
     """Agent: AgentExecutor class or a name ending in 'agent', unless it is a LangGraph node."""
     assert is_agent(name, serialized, metadata) is agent
+
+
+def test_response_attributes_of_no_one_and_several_prompts() -> None:
+    """Finish reasons are read from every prompt's generations: none for a result without
+    generations, one per generation for one prompt, all of them for several prompts."""
+    def gen(reason: str) -> Generation:
+        return Generation("t", generation_info={"finish_reason": reason})
+
+    key = semconv.GEN_AI_RESPONSE_FINISH_REASONS
+    assert key not in llm_response_attributes(LLMResult(generations=[], llm_output={"id": "r"}))
+    assert llm_response_attributes(LLMResult([[gen("stop"), gen("length")]]))[key] == [
+        "stop", "length"]
+    assert llm_response_attributes(LLMResult([[gen("stop")], [gen("tool_calls")]]))[key] == [
+        "stop", "tool_calls"]

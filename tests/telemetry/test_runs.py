@@ -162,3 +162,27 @@ def test_registry_children_bookkeeping() -> None:
     assert popped is not None
     assert [r.run_id for r in popped[1]] == [b]
     assert len(registry) == 0
+
+
+def test_registry_finds_runs_by_equal_ids_of_any_uuid_class_and_by_other_ids() -> None:
+    """Runs are kept under their id's int: a run started under a uuid.UUID is found, and
+    popped with its child, by an equal id of another UUID class (and the other way round);
+    ids that are not UUIDs (strings) work as they are."""
+
+    class OtherUUID(uuid.UUID):  # e.g. a library's own UUID type
+        pass
+
+    registry = RunRegistry(10, 10**12)
+    parent_id, child_id = uuid.uuid4(), uuid.uuid4()
+    other_parent = OtherUUID(int=parent_id.int)
+    parent = Run(parent_id, None, RunKind.WORKFLOW, "p", trace.INVALID_SPAN, 0)
+    child = Run(OtherUUID(int=child_id.int), other_parent, RunKind.LLM, "c",
+                trace.INVALID_SPAN, 0)
+    assert registry.add(parent, 0) == [] and registry.add(child, 0) == []
+    assert registry.get(other_parent) is parent and registry.get(child_id) is child
+    popped = registry.pop(other_parent)
+    assert popped is not None and popped[0] is parent and popped[1] == [child]
+    assert len(registry) == 0
+    named = Run("run-1", None, RunKind.WORKFLOW, "n", trace.INVALID_SPAN, 0)  # type: ignore[arg-type]
+    registry.add(named, 0)
+    assert registry.get("run-1") is named  # type: ignore[arg-type]

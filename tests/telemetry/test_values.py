@@ -189,3 +189,21 @@ def test_clean_attributes_rules() -> None:
     assert cleaned["mixed"] == "[1, 'a']"
     assert cleaned["dict"] == "{'k': 'x\\udcff'}"
     assert "none" not in cleaned and cleaned[GOOD] == 1
+
+
+def test_clean_attributes_cheap_paths_give_the_same_values() -> None:
+    """The cheap paths (keys seen before, lists of short ASCII strings) clean exactly as the
+    general rules: a second pass over the same keys, a str-subclass element, an over-long
+    element and a list longer than 1024 give what the first pass and the rules give."""
+    class Tag(str):
+        pass
+
+    attrs = {"gen_ai.response.finish_reasons": ["stop", "length"], "odd": ["a", Tag("b")],
+             "long": ["x" * (MAX_ATTRIBUTE_CHARS + 1)], "many": ["a"] * 1025, BAD: "v"}
+    first, second = clean_attributes(attrs), clean_attributes(attrs)
+    assert first == second
+    assert first["gen_ai.response.finish_reasons"] == ("stop", "length")
+    assert first["odd"] == str(["a", Tag("b")])  # not homogeneous: its text, as before
+    assert first["long"][0].endswith("…[truncated]")
+    assert first["many"] == str(["a"] * 1025)[:MAX_ATTRIBUTE_CHARS - 12] + "…[truncated]"
+    assert first[GOOD] == "v" and BAD not in first

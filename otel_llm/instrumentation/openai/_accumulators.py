@@ -8,6 +8,7 @@ drains and reuses), which keeps this module free of sync/async differences.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from otel_llm.instrumentation.openai._request import tool_call
@@ -57,13 +58,18 @@ def _tool_chunk(name: str | None, args: str | None, call_id: str | None,
 
 
 class Accumulator:
-    """What every stream kind offers the call recorder."""
+    """What every stream kind offers the call recorder.
 
-    __slots__ = ("model", "response_id")
+    ``chunks``: text tokens go to ``pending`` with their chunk object; False (no
+    handler reads it) leaves ``None`` in its place: no object per token.
+    """
+
+    __slots__ = ("chunks", "model", "response_id")
 
     def __init__(self) -> None:
         self.response_id: str | None = None
         self.model: str | None = None
+        self.chunks = True
 
     def on_chunk(self, chunk: Any, pending: Pending) -> bool:
         """Fold one chunk in; False when the chunk must not reach the caller."""
@@ -87,7 +93,7 @@ class ChatStream(Accumulator):
         self.hide_usage = hide_usage
         self.fingerprint: str | None = None
         self.tier: str | None = None
-        self.texts: dict[int, list[str]] = {}
+        self.texts: defaultdict[int, list[str]] = defaultdict(list)
         self.tools: dict[int, dict[int, _ToolCall]] = {}
         self.finish: dict[int, str] = {}
         self._raw_usage: Any = None
@@ -108,11 +114,8 @@ class ChatStream(Accumulator):
             delta = choice.delta
             text = delta.content
             if text:
-                pieces = self.texts.get(choice.index)
-                if pieces is None:
-                    pieces = self.texts[choice.index] = []
-                pieces.append(text)
-                pending.append((text, TextChunk(text)))
+                self.texts[choice.index].append(text)
+                pending.append((text, TextChunk(text) if self.chunks else None))
             if delta.tool_calls:
                 self._tool_deltas(choice.index, delta.tool_calls, pending)
             elif delta.function_call is not None:
@@ -193,7 +196,7 @@ class CompletionStream(Accumulator):
             text = choice.text
             if text:
                 self.texts.setdefault(choice.index, []).append(text)
-                pending.append((text, GenerationChunk(text=text)))
+                pending.append((text, GenerationChunk(text=text) if self.chunks else None))
             if choice.finish_reason:
                 self.finish[choice.index] = choice.finish_reason
         return True
@@ -231,7 +234,7 @@ class ResponsesStream(Accumulator):
             text = chunk.delta
             if text:
                 self.texts.append(text)
-                pending.append((text, TextChunk(text)))
+                pending.append((text, TextChunk(text) if self.chunks else None))
         elif kind == "response.function_call_arguments.delta":
             call = self.calls.get(chunk.item_id)
             if call is not None:

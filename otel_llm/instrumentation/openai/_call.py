@@ -54,10 +54,11 @@ _SERIALIZED_NAME = "OpenAI"
 class Call:
     """The events of one SDK call; ``claim_end`` makes its end happen exactly once."""
 
-    __slots__ = ("_end", "acc", "ended", "exhausted", "pending", "request")
+    __slots__ = ("_end", "acc", "ended", "exhausted", "is_chat", "pending", "request")
 
     def __init__(self, request: Request) -> None:
         self.request = request
+        self.is_chat = request.endpoint.model_type == "chat"
         self.pending: Pending = []
         self.acc: Accumulator | None = None
         self.ended = False  # chunks read after the end (a closed stream's buffer) emit nothing
@@ -65,17 +66,16 @@ class Call:
         self._end = threading.Lock()  # acquired once, never released: the end is claimed
 
     # --- start --------------------------------------------------------------------
-    @property
-    def is_chat(self) -> bool:
-        return self.request.endpoint.model_type == "chat"
-
-    def start_event(self) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
-        """``(serialized, [input], kwargs)`` for ``on_chat_model_start`` / ``on_llm_start``."""
+    def start_event(self, read: bool = True) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
+        """``(serialized, [input], kwargs)`` for ``on_chat_model_start`` / ``on_llm_start``;
+        ``read=False`` (no handler reads inputs) leaves the input empty, unconverted."""
         request = self.request
         endpoint = request.endpoint
         serialized = {"name": _SERIALIZED_NAME,
                       "id": ["openai", *endpoint.resource, endpoint.method]}
-        inputs: Any = request.messages() if self.is_chat else request.prompt()
+        chat = self.is_chat
+        inputs: Any = (request.messages() if chat else request.prompt()) if read else (
+            [] if chat else "")
         kwargs = {"invocation_params": request.invocation_params(), "name": _SERIALIZED_NAME}
         return serialized, [inputs], kwargs
 
@@ -96,17 +96,22 @@ class Call:
         """Fold one streamed chunk in; its tokens wait in ``pending``. False: hide the chunk.
 
         A failure in our folding is logged and the chunk shown as is; chunks read
-        after the run ended leave nothing to emit.
+        after the run ended leave nothing to emit. (The SDK stream wrappers inline
+        this per chunk, with :meth:`fold_failed` as their ``except``.)
         """
         try:
             show: bool = self.acc.on_chunk(chunk, self.pending)  # type: ignore[union-attr]
         except Exception as exc:
-            internal_error("chunk", exc)
-            self.pending.clear()
-            return True
+            return self.fold_failed(exc)
         if self.ended:
             self.pending.clear()
         return show
+
+    def fold_failed(self, exc: Exception) -> bool:
+        """Our folding of a chunk raised: logged, its tokens dropped, the chunk shown."""
+        internal_error("chunk", exc)
+        self.pending.clear()
+        return True
 
     def claim_end(self) -> bool:
         """True for the first caller only: whoever gets it emits the run's end."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = ["ENDPOINTS", "Endpoint", "Kind"]
@@ -20,13 +20,13 @@ class Endpoint:
     #: Attribute path from a client to the resource (``client.chat.completions``).
     resource: tuple[str, ...]
     is_async: bool
+    #: ``ls_model_type``: ``chat``, ``llm`` (text completion) or ``embeddings`` (a field,
+    #: not a property: it is read on every call).
+    model_type: str = field(init=False)
 
-    @property
-    def model_type(self) -> str:
-        """``ls_model_type``: ``chat``, ``llm`` (text completion) or ``embeddings``."""
-        if self.kind == "completions":
-            return "llm"
-        return "embeddings" if self.kind == "embeddings" else "chat"
+    def __post_init__(self) -> None:
+        model_type = {"completions": "llm", "embeddings": "embeddings"}.get(self.kind, "chat")
+        object.__setattr__(self, "model_type", model_type)  # frozen
 
     @property
     def operation(self) -> str:

@@ -108,7 +108,8 @@ def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
     request = Request(endpoint, kwargs, base_url, provider_for(base_url, azure))
     manager.add_metadata(request.metadata(), inherit=False)
     call = Call(request)
-    return _Prepared(call, manager, call.start_event(), kwargs, hide_usage, raw)
+    event = call.start_event(manager.reads_inputs(call.is_chat))
+    return _Prepared(call, manager, event, kwargs, hide_usage, raw)
 
 
 def _materialized(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +154,8 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
     if _OBSERVING.get():
         return original(resource, *args, **kwargs)
-    kwargs = _materialized(kwargs)
+    if type(kwargs.get("messages")) is not list:  # the usual case needs no copy
+        kwargs = _materialized(kwargs)
     suppression, owned = _ownership(endpoint, kwargs, settings)
     if suppression is not None:
         result = original(resource, *args, **kwargs)
@@ -199,7 +201,8 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
                        args: tuple[Any, ...], kwargs: dict[str, Any], settings: Settings) -> Any:
     if _OBSERVING.get():
         return await original(resource, *args, **kwargs)
-    kwargs = _materialized(kwargs)
+    if type(kwargs.get("messages")) is not list:  # the usual case needs no copy
+        kwargs = _materialized(kwargs)
     suppression, owned = _ownership(endpoint, kwargs, settings)
     if suppression is not None:
         result = await original(resource, *args, **kwargs)

@@ -45,13 +45,16 @@ def _unwrapped(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def _class_wrapper(endpoint: Endpoint, original: Callable[..., Any]) -> Callable[..., Any]:
     if endpoint.is_async:
-        async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Not ``async def``: it returns the awaitable itself (as the SDK's own decorated
+        # ``create`` does), so awaiting a call resumes one coroutine of ours per step,
+        # not two.
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             settings = _global
             if settings is None:
-                return await original(self, *args, **kwargs)
-            return await invoke_async(endpoint, original, self, args, kwargs, settings)
+                return original(self, *args, **kwargs)
+            return invoke_async(endpoint, original, self, args, kwargs, settings)
     else:
-        def method(self: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             settings = _global
             if settings is None:
                 return original(self, *args, **kwargs)

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from otel_llm.instrumentation.openai._call import Call
-from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
+from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun, emit_pending
 
 __all__ = ["RAW_RESPONSE_HEADER", "observe_async", "observe_sync", "raw_mode"]
 
@@ -40,7 +40,8 @@ RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 def raw_mode(kwargs: dict[str, Any]) -> bool:
     """Whether the call comes through ``with_raw_response`` / ``with_streaming_response``."""
     extra = kwargs.get("extra_headers")
-    return isinstance(extra, Mapping) and RAW_RESPONSE_HEADER in extra
+    # None first: isinstance(None, Mapping) goes through the ABC machinery (two calls).
+    return extra is not None and isinstance(extra, Mapping) and RAW_RESPONSE_HEADER in extra
 
 
 class _Wire(dict):  # type: ignore[type-arg]
@@ -165,14 +166,13 @@ def observe_sync(raw: Any, run: SyncRun) -> None:
 
 def _tapped(source: Iterator[bytes], ref: Any, run: SyncRun, body: _Body) -> Iterator[bytes]:
     pending = run.call.pending
-    emit = run.token_emitter()
+    emitter = run.token_emitter()
     body.reading += 1
     try:
         for chunk in source:
             body.feed(chunk)
             if pending:
-                for text, token_chunk in pending:
-                    emit(text, chunk=token_chunk)
+                emit_pending(emitter, pending)
                 pending.clear()
             yield chunk
     except GeneratorExit:

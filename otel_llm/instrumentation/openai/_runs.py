@@ -18,10 +18,12 @@ from otel_llm.callbacks import (
     CallbackManagerForLLMRun,
 )
 from otel_llm.callbacks._dispatch import handler_set
+from otel_llm.callbacks.manager import TokenEmitter
+from otel_llm.instrumentation.openai._accumulators import Pending
 from otel_llm.instrumentation.openai._call import Call, StreamAbandonedError, internal_error
 from otel_llm.schema import LLMResult
 
-__all__ = ["AsyncRun", "SyncRun"]
+__all__ = ["AsyncRun", "SyncRun", "emit_pending"]
 
 _ABANDONED = "stream dropped before it was read to the end or closed"
 
@@ -32,6 +34,17 @@ def _result(call: Call, response: Any) -> LLMResult:
     except Exception as exc:  # a bug of ours must still end the run
         internal_error("result", exc)
         return LLMResult(generations=[[]], llm_output={})
+
+
+def emit_pending(emitter: TokenEmitter | None, pending: Pending) -> None:
+    """Emit the tokens a fold left in ``pending`` (the caller empties it)."""
+    if emitter is not None:
+        emit = emitter.emit
+        for text, token_chunk in pending:
+            try:
+                emit(text, chunk=token_chunk)
+            except Exception as exc:
+                emitter.failed(exc, text, token_chunk)
 
 
 class SyncRun:
@@ -47,10 +60,10 @@ class SyncRun:
         start = manager.on_chat_model_start if self.call.is_chat else manager.on_llm_start
         self.run = start(serialized, inputs, **kwargs)[0]
 
-    def token_emitter(self) -> Callable[..., None]:
-        """The started run's ``on_llm_new_token`` (the stream wrapper calls it per token)."""
+    def token_emitter(self) -> TokenEmitter | None:
+        """The started run's token hook, bound once per stream (None: nobody listens)."""
         assert self.run is not None, "streams are wrapped only after their run started"
-        return self.run.on_llm_new_token
+        return self.run.token_emitter()
 
     def end(self, response: Any = None) -> None:
         """End with ``response``, or (``None``) with what the stream delivered so far."""

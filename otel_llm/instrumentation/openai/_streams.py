@@ -7,9 +7,8 @@ iterates. The run ends when the stream is exhausted (``on_llm_end``), fails
 (``on_llm_error`` with the SDK's exception, re-raised unchanged), is closed
 (``on_llm_end`` with what arrived), or is dropped unclosed (``on_llm_error``
 with ``StreamAbandonedError``, from a ``weakref.finalize``; never ``__del__``).
-The proxy is its own iterator (``for c in create(...)`` keeps it alive while
-looping) and its generator holds the run but not the proxy, so dropping the
-proxy frees it at once, without waiting for the cycle collector.
+The generator that does the work holds the run but not the proxy, so dropping
+both frees them at once, without waiting for the cycle collector.
 """
 
 from __future__ import annotations
@@ -19,24 +18,56 @@ from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any
 
-from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun
+from otel_llm.instrumentation.openai._accumulators import ChatStream
+from otel_llm.instrumentation.openai._runs import AsyncRun, SyncRun, emit_pending
+from otel_llm.schema import TextChunk
 
 __all__ = ["PeekedAsyncStream", "PeekedStream", "TracedAsyncStream", "TracedStream", "peek"]
 
 
 def _traced(stream: Any, run: SyncRun) -> Iterator[Any]:
-    # Per chunk: fold it in, emit its tokens, pass it on. Inlined here (not a method of
-    # the run) because a stream's CPU is mostly per-chunk calls.
-    call = run.call
-    fold, pending = call.fold, call.pending
-    emit = run.token_emitter()
+    # Per chunk: fold it in, emit its tokens, pass it on. Written out here (not Call.fold,
+    # not the run manager's on_llm_new_token) because a stream's cost is its per-chunk
+    # calls. Most chat chunks are one choice's next piece of text: those take the
+    # plain path below (this frame, one append, the handler's pre-bound hook); any
+    # other chunk (the first, usage, tool calls, a finish, several choices, other
+    # endpoints) goes through the accumulator's on_chunk.
+    call, acc = run.call, run.call.acc
+    assert acc is not None, "streams are wrapped once their accumulator is open"
+    on_chunk, pending = acc.on_chunk, call.pending
+    emitter = run.token_emitter()
+    emit = emitter.emit if emitter is not None else None
+    chunks = acc.chunks = emitter is not None and emitter.chunks
+    texts = acc.texts if type(acc) is ChatStream else None  # choice index -> pieces
     try:
         for item in stream:
-            show = fold(item)
-            if pending:
-                for text, token_chunk in pending:
-                    emit(text, chunk=token_chunk)
-                pending.clear()
+            text, show = None, True
+            try:
+                if texts is not None and item.usage is None and acc.response_id is not None:
+                    choices = item.choices
+                    if choices and not choices[1:]:  # exactly one choice, without a call
+                        choice = choices[0]
+                        delta = choice.delta
+                        if (choice.index == 0 and not choice.finish_reason
+                                and not delta.tool_calls and delta.function_call is None):
+                            text = delta.content or ""
+                            if text:
+                                texts[0].append(text)
+                if text is None:
+                    show = on_chunk(item, pending)
+            except Exception as exc:
+                show = call.fold_failed(exc)
+            if text:
+                if emit is not None and not call.ended:
+                    token_chunk = TextChunk(text) if chunks else None
+                    try:
+                        emit(text, chunk=token_chunk)
+                    except Exception as exc:
+                        emitter.failed(exc, text, token_chunk)  # type: ignore[union-attr]
+            elif pending:
+                if not call.ended:
+                    emit_pending(emitter, pending)
+                del pending[:]  # reused: no list per chunk
             if show:
                 yield item
     except GeneratorExit:  # our iterator was dropped or closed: close()/finalize decide
@@ -130,7 +161,14 @@ class _AsyncProxy(_Proxy):
 
 
 class TracedStream(_SyncProxy):
-    """An ``openai.Stream`` whose chunks feed the call's run."""
+    """An ``openai.Stream`` whose chunks feed the call's run.
+
+    ``iter()`` hands out the traced generator itself (as the SDK's ``Stream.__iter__``
+    hands out a generator), so a ``for`` loop resumes one frame per chunk, not a
+    ``__next__`` and then the generator. The abandonment finalizer therefore watches
+    the generator: the proxy holds it, a loop holds it, and once neither does the
+    stream can no longer be read.
+    """
 
     __slots__ = ("__weakref__", "_otel_run")
 
@@ -138,7 +176,11 @@ class TracedStream(_SyncProxy):
         self._otel_stream = stream
         self._otel_run = run
         self._otel_iter = _traced(stream, run)
-        weakref.finalize(self, run.abandon).atexit = False  # not during interpreter shutdown
+        # not during interpreter shutdown
+        weakref.finalize(self._otel_iter, run.abandon).atexit = False
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return self._otel_iter
 
     def close(self) -> None:
         try:

@@ -27,7 +27,7 @@ from typing import Any, cast
 from langchain_core.callbacks.base import BaseCallbackHandler as _LCHandler
 from langchain_core.tracers.context import register_configure_hook
 
-from otel_llm.callbacks.context import scoped_handlers
+from otel_llm.callbacks.context import SCOPES, scoped_handlers
 
 __all__ = ["ambient", "ensure_hooks", "instrument_langchain", "uninstrument_langchain"]
 
@@ -53,8 +53,13 @@ class _Hook:
         self.index = index
 
     def get(self) -> Any:
-        handlers = ambient()
-        return handlers[self.index] if self.index < len(handlers) else None
+        # LangChain asks every hook at every run's configure: with no scope open (the
+        # usual case) the answer is the installed handler, read without further calls.
+        handlers = _installed if not SCOPES.get() else ambient()
+        try:
+            return handlers[self.index]
+        except IndexError:
+            return None
 
 
 _hooks: list[_Hook] = []

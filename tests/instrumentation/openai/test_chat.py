@@ -9,6 +9,7 @@ import pydantic
 from openai.types.chat import ChatCompletion
 
 from otel_llm.devserver import ModelServer
+from otel_llm.instrumentation.openai import instrument_openai
 from otel_llm.schema import (
     LS_MODEL_NAME,
     LS_MODEL_TYPE,
@@ -217,3 +218,27 @@ def test_messages_from_a_generator_are_read_once(client: openai.OpenAI, instrume
     client.chat.completions.create(model="gpt-4o-mini", messages=(m for m in USER))
     assert server.requests[-1].body["messages"] == USER
     assert instrumented.only("chat_start").payload == [[HumanMessage(content=USER[0]["content"])]]
+
+
+class _NoInputs(Recorder):
+    """A recorder declaring that it never reads prompts or messages."""
+
+    reads_inputs = False
+
+
+def test_messages_are_converted_only_when_a_handler_reads_them(client: openai.OpenAI) -> None:
+    """With a handler that reads inputs the start event carries the request's messages
+    (also for a handler beside it that declares it does not); when every handler declares
+    ``reads_inputs = False`` the start event carries one empty message list instead."""
+    reader, skipper = Recorder(), _NoInputs()
+    instrument_openai([reader, skipper])
+    client.chat.completions.create(model="gpt-4o-mini+len=3", messages=USER)
+    [messages] = reader.only("chat_start").payload
+    assert [(m.type, m.content) for m in messages] == [
+        ("human", USER[0]["content"])]
+    assert skipper.only("chat_start").payload == reader.only("chat_start").payload
+    alone = _NoInputs()
+    instrument_openai([alone])
+    client.chat.completions.create(model="gpt-4o-mini+len=3", messages=USER)
+    assert alone.only("chat_start").payload == [[]]
+    assert alone.only("end").payload.generations[0][0].text  # the run itself is whole

@@ -9,7 +9,9 @@ from typing import Any
 import openai
 import pytest
 
+from otel_llm.callbacks import BaseCallbackHandler
 from otel_llm.instrumentation.openai import StreamAbandonedError, instrument_openai
+from otel_llm.schema import ChatGenerationChunk
 
 from .support import DROP_MODEL, USER, Recorder, read_until_cut
 
@@ -219,3 +221,74 @@ def test_caller_exception_without_with_is_abandoned(client: openai.OpenAI,
         consume()
     end = _settled(instrumented)
     assert end.hook == "error" and isinstance(end.payload, StreamAbandonedError)
+
+
+class _TokenTap(BaseCallbackHandler):
+    """Keeps each token's chunk; ``reads_token_chunk`` set per instance."""
+
+    def __init__(self, reads_token_chunk: bool) -> None:
+        self.reads_token_chunk = reads_token_chunk
+        self.chunks: list[Any] = []
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        self.chunks.append((token, chunk))
+
+
+def test_chunk_objects_are_built_only_when_a_handler_reads_them(client: openai.OpenAI) -> None:
+    """A handler that reads chunks gets a ChatGenerationChunk per token (also when another
+    handler of the run declares it does not read them); when every handler declares
+    ``reads_token_chunk = False`` the tokens arrive with ``chunk=None``."""
+    reader, skipper = _TokenTap(True), _TokenTap(False)
+    instrument_openai([reader, skipper])
+    list(_stream(client))
+    assert len(reader.chunks) == 10
+    assert all(isinstance(c, ChatGenerationChunk) and c.text == t and c.message.content == t
+               for t, c in reader.chunks)
+    assert skipper.chunks == reader.chunks
+    only = _TokenTap(False)
+    instrument_openai([only])
+    list(_stream(client))
+    assert [t for t, _ in only.chunks] == [t for t, _ in reader.chunks[:10]]
+    assert {c for _, c in only.chunks} == {None}
+
+
+def test_two_choices_stream_folds_each_choice_apart(client: openai.OpenAI,
+                                                    instrumented: Recorder) -> None:
+    """With n=2 (chunks of either choice) the end event has one generation per choice with
+    that choice's own text and finish reason, and every text delta was emitted as a token."""
+    chunks = list(client.chat.completions.create(model=MODEL, messages=USER, stream=True, n=2))
+    texts = {0: "", 1: ""}
+    for c in chunks:
+        for choice in c.choices:
+            texts[choice.index] += choice.delta.content or ""
+    assert texts[0] and texts[1]
+    end = _settled(instrumented)
+    assert [g.text for g in end.payload.generations[0]] == [texts[0], texts[1]]
+    assert [g.generation_info for g in end.payload.generations[0]] == [
+        {"finish_reason": "stop"}] * 2
+    assert "".join(instrumented.tokens) == "".join(
+        ch.delta.content or "" for c in chunks for ch in c.choices)
+
+
+class _Strict(Recorder):
+    """Records the run, and fails every token with ``raise_error`` set."""
+
+    raise_error = True
+
+    def on_llm_new_token(self, token, **kw):  # type: ignore[no-untyped-def]
+        raise ValueError("strict handler")
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_raise_error_token_handler_reaches_the_caller_and_fails_the_run(
+        client: openai.OpenAI, recorder: Recorder, alone: bool) -> None:
+    """A raise_error handler failing on a streamed token makes the caller's iteration
+    raise that exception (as in LangChain), and the run ends once, with that error;
+    alone, its hook is called pre-bound, beside another handler through the manager."""
+    strict = _Strict()
+    instrument_openai([strict] if alone else [strict, recorder])
+    with pytest.raises(ValueError, match="strict handler"):
+        list(_stream(client))
+    for rec in [strict] if alone else [strict, recorder]:
+        end = _settled(rec)
+        assert end.hook == "error" and isinstance(end.payload, ValueError)
