@@ -68,39 +68,26 @@ class Received:
 
     def spans(self) -> list[Any]:
         """Every span received, in arrival order."""
-        with self.lock:
-            requests = list(self.traces)
-        return [
-            span
-            for request in requests
-            for rs in request.resource_spans
-            for ss in rs.scope_spans
-            for span in ss.spans
-        ]
+        return self._items(self.traces, "spans")
 
     def log_records(self) -> list[Any]:
         """Every log record (content events, ...) received, in arrival order."""
-        with self.lock:
-            requests = list(self.logs)
-        return [
-            record
-            for request in requests
-            for rl in request.resource_logs
-            for sl in rl.scope_logs
-            for record in sl.log_records
-        ]
+        return self._items(self.logs, "logs", "log_records")
 
     def metric(self, name: str) -> list[Any]:
         """Every received metric (one per export request that carried it) named ``name``."""
+        return [m for m in self._items(self.metrics, "metrics") if m.name == name]
+
+    def _items(self, kept: list[Any], signal: str, leaf: str | None = None) -> list[Any]:
+        """The leaves of OTLP requests: ``resource_<signal>`` -> ``scope_<signal>`` -> leaf."""
         with self.lock:
-            requests = list(self.metrics)
+            requests = list(kept)
         return [
-            metric
+            item
             for request in requests
-            for rm in request.resource_metrics
-            for sm in rm.scope_metrics
-            for metric in sm.metrics
-            if metric.name == name
+            for resource in getattr(request, f"resource_{signal}")
+            for scope in getattr(resource, f"scope_{signal}")
+            for item in getattr(scope, leaf or signal)
         ]
 
     def wait_for(self, condition: Callable[[Received], bool], timeout: float = 60.0) -> bool:
