@@ -14,8 +14,8 @@ the inner value winning. Bad values are refused at the call with ``TypeError`` /
 The OpenTelemetry handler reads them when a run starts (:func:`for_run`); a
 run's children inherit its values. LangChain/LangGraph runs name their
 conversation in ``metadata`` (LangGraph copies the checkpointer's ``thread_id``
-there): ``conversation_id``, ``thread_id`` or ``session_id`` become
-``gen_ai.conversation.id``.
+there) or in the config's ``configurable``: ``conversation_id``, ``thread_id`` or
+``session_id`` become ``gen_ai.conversation.id``.
 
 Across services, on request: with :func:`propagate_in_baggage` (or
 ``OTEL_LLM_ATTRIBUTES_BAGGAGE=true``, or ``configure(attributes_in_baggage=True)``)
@@ -32,6 +32,7 @@ import functools
 import inspect
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
@@ -197,18 +198,49 @@ def current() -> Mapping[str, AttributeValue]:
 
 def for_run(metadata: Mapping[str, Any] | None,
             inherited: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """A starting run's values: its parent's, under the block's, under its own metadata's.
+    """A starting run's values: its parent's, under the block's, under its own metadata's
+    (or else the ``configurable`` of the LangChain config it runs in).
 
     The metadata's conversation key wins: it names this run (LangGraph's thread).
     """
     values = current()
     if inherited:
         values = {**inherited, **values}
+    conversation = None
     # Most runs' metadata has none of the keys: one set operation says so (dict keys).
     if metadata and (type(metadata) is not dict or not _CONVERSATION_KEYS.isdisjoint(metadata)):
-        for key in CONVERSATION_METADATA_KEYS:
-            conversation = metadata.get(key)
-            if isinstance(conversation, str | int) and not isinstance(conversation, bool) \
-                    and str(conversation):
-                return {**values, semconv.GEN_AI_CONVERSATION_ID: str(conversation)}
+        conversation = _conversation_in(metadata)
+    if conversation is None and _LANGCHAIN_CONFIG in sys.modules:
+        conversation = _configured_conversation()
+    if conversation is not None:
+        return {**values, semconv.GEN_AI_CONVERSATION_ID: conversation}
     return values if values else _EMPTY
+
+
+def _conversation_in(mapping: Mapping[str, Any]) -> str | None:
+    for key in CONVERSATION_METADATA_KEYS:
+        conversation = mapping.get(key)
+        if isinstance(conversation, str | int) and not isinstance(conversation, bool) \
+                and str(conversation):
+            return str(conversation)
+    return None
+
+
+_LANGCHAIN_CONFIG = "langchain_core.runnables.config"
+
+
+def _configured_conversation() -> str | None:
+    """``thread_id`` / ``session_id`` / ``conversation_id`` in ``config["configurable"]``.
+
+    LangChain hands callbacks the config's metadata but not its ``configurable``
+    (LangGraph copies ``thread_id`` into the metadata; plain runnables do not).
+    A run started inside a runnable finds that config in LangChain's context
+    variable, ``configurable`` included; the outermost run starts before it is
+    set, and takes the id from its first child (see the handler).
+    """
+    config = getattr(sys.modules[_LANGCHAIN_CONFIG], "var_child_runnable_config", None)
+    configured = config.get(None) if config is not None else None
+    configurable = configured.get("configurable") if isinstance(configured, dict) else None
+    if not configurable or not isinstance(configurable, Mapping):
+        return None
+    return _conversation_in(configurable)

@@ -76,6 +76,7 @@ _VERSION = __version__
 _NS = 1e9
 #: Chunk gaps buffered per run before they are recorded anyway (bounds memory per run).
 _MAX_BUFFERED_GAPS = 1024
+_CONVERSATION = semconv.GEN_AI_CONVERSATION_ID
 
 
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
@@ -510,6 +511,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
         # under the run's own attributes, inherited by its children.
         extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)
+        if parent is not None and _CONVERSATION in extra \
+                and _CONVERSATION not in parent.attribution:
+            self._name_conversation(parent, extra[_CONVERSATION])
         if extra:
             attrs = {**clean_attributes(extra), **attrs}
             if metric_attrs:
@@ -529,6 +533,16 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if dropped:
             self._abandon([(r, f"evicted: {why}") for r, why in dropped], ERROR_TYPE_RUN_EVICTED)
         return run
+
+    @staticmethod
+    def _name_conversation(run: Run, conversation: str) -> None:
+        """A run that started with no conversation takes the one its child names (LangChain
+        starts the outermost run of an ``invoke`` before its ``configurable`` is readable),
+        unless the child has it from an ``attributes()`` block the run is not in."""
+        if attribution.current().get(_CONVERSATION) == conversation:
+            return
+        run.attribution = {**run.attribution, _CONVERSATION: conversation}
+        run.span.set_attribute(_CONVERSATION, conversation)
 
     def _end(
         self,

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
+import pytest
 from langchain_core.messages import AnyMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -76,6 +77,39 @@ def test_session_id_in_metadata_reaches_the_run_and_its_children(
     spans = otel.spans()
     assert len(spans) >= 4
     assert {(s.attributes or {}).get(CONV) for s in spans} == {"s-55"}
+
+
+@pytest.mark.parametrize("key", ["session_id", "thread_id", "conversation_id"])
+async def test_configurable_id_names_the_conversation_of_every_span(
+        otel: InMemoryTelemetry, chat_model: ModelFactory, key: str) -> None:
+    """A plain chain invoked with the id in ``configurable`` (which LangChain does not pass to
+    callbacks): every span has it, the outermost chain too (it takes it from its first
+    step), sync and async alike; a second invoke without it names no conversation."""
+    chain = (ChatPromptTemplate.from_messages([("user", "{q}")])
+             | chat_model("gpt-4o-mini+len=2") | StrOutputParser())
+    handler = otel.handler()
+    chain.invoke({"q": "tulips?"}, config={"configurable": {key: "c-1"}, "callbacks": [handler]})
+    await chain.ainvoke({"q": "roses?"},
+                        config={"configurable": {key: "c-2"}, "callbacks": [handler]})
+    chain.invoke({"q": "lilies?"}, config={"callbacks": [handler]})
+    traces = list(by_trace(otel.spans()).values())
+    assert len(traces) == 3 and all(len(trace) >= 4 for trace in traces)
+    per_trace = [{(s.attributes or {}).get(CONV) for s in trace} for trace in traces]
+    assert sorted(per_trace, key=str) == sorted([{"c-1"}, {"c-2"}, {None}], key=str)
+
+
+def test_a_block_inside_a_run_does_not_name_the_run(otel: InMemoryTelemetry) -> None:
+    """An attributes() block opened inside a running chain names the runs started in it,
+    not the chain around it (the block's scope ends where it ends)."""
+    from langchain_core.runnables import RunnableLambda
+
+    def step(x: int) -> int:
+        with otel_llm.attributes(conversation_id="inner"):
+            return RunnableLambda(lambda y: y + 1).invoke(x)
+
+    RunnableLambda(step).invoke(1, config={"callbacks": [otel.handler()]})
+    names = {s.name: (s.attributes or {}).get(CONV) for s in otel.spans()}
+    assert sorted(names.values(), key=str) == sorted(["inner", None], key=str), names
 
 
 async def test_attributes_block_reaches_instrumented_langchain_runs(
