@@ -140,7 +140,7 @@ def markdown(result: dict[str, Any], machine: dict[str, str], plot: str | None,
         lines += [_reference_note(result), ""]
     if plot:
         lines += [f"![CPU per call, ratio to no instrumentation]({plot})", ""]
-    lines += ["## Targets (issue #8) for otel-llm in this run", ""]
+    lines += ["## Targets (issue #17) for otel-llm in this run", ""]
     lines += [f"- {'met' if ok else '**missed**'}: {text}" for text, ok in targets(result)]
     lines += ["", "## Overhead (OpenAI SDK)", "",
               f"{plan['rounds']} rounds; per round and scenario every contender ran one batch "

@@ -13,6 +13,7 @@ from bench.peers.calls import CALL_UNITS
 from bench.peers.contenders import BASELINE
 from bench.peers.results import Figure, calls_added, mean_spans, summarize
 from bench.peers.scenarios import SCENARIOS
+from bench.peers.targets import TARGET_RSS_MB, call_targets
 from bench.peers.verdicts import LANGCHAIN_CHECKS, OPENAI_CHECKS, Cell, judge
 
 __all__ = [
@@ -37,8 +38,6 @@ SCENARIO_TITLES = {
     "lc-invoke": "LangChain prompt | fake model | parser, invoke (per run)",
     "lc-stream": "LangChain chain.stream, 100-word reply (per run)",
 }
-STREAMED = ("stream-usage", "stream-no-usage")
-TARGET_STREAMED, TARGET_NON_STREAMED, TARGET_RSS_MB = 1.03, 1.10, 5.0
 OURS = {"openai": "otel-llm", "langchain": "lc-otel-llm"}
 CALLS_TITLE = "Python-level calls added per call (deterministic; not CPU time)"
 _BY_UNITS = {k: [s for s, n in CALL_UNITS.items() if n == k] for k in CALL_UNITS.values()}
@@ -167,28 +166,11 @@ def memory_table(result: dict[str, Any]) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[tuple[str, bool]]:
-    """Issue #8's targets for otel-llm, each with whether this run met it.
-
-    References (the SDK floor) are no peers to beat; their ratio is shown beside ours.
-    """
-    figs, out = figures(result), []
+    """Issue #17's targets for otel-llm (calls added, CPU beside; see
+    :mod:`bench.peers.targets`), its memory and its correctness, each with whether this run
+    met it."""
+    out = call_targets(result)
     ours = OURS["openai"]
-    for scenario, by_name in figs.items():
-        if ours not in by_name:
-            continue
-        limit = TARGET_STREAMED if scenario in STREAMED else TARGET_NON_STREAMED
-        mine = by_name[ours]["cpu"].ratio or 0.0
-        floors = [f"{n} {f['cpu'].ratio or 0.0:.3f}x"
-                  for n, f in by_name.items() if _reference(result, n)]
-        out.append((f"{scenario}: CPU {mine:.3f}x <= {limit}x"
-                    + "".join(f" ({floor})" for floor in floors), mine <= limit))
-        peers = {n: f["cpu"].ratio for n, f in by_name.items()
-                 if n not in (ours, BASELINE["openai"]) and not _reference(result, n)
-                 and _info(result, n).get("variant_of") != ours}
-        if peers:
-            best = min(peers, key=lambda n: peers[n] or 0.0)
-            out.append((f"{scenario}: lower than every peer (best peer {best} "
-                        f"{peers[best]:.3f}x)", mine < min(v or 0.0 for v in peers.values())))
     if ours in result["rss"]:
         growth = result["rss"][ours]["growth_mb"]
         calls = result["rss"][ours]["calls"]

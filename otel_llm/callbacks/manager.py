@@ -129,9 +129,12 @@ class _SyncEmit:
 class _AsyncEmit:
     _set: d.HandlerSet
 
-    def _emit(self, event: d.Event, args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> Awaitable[None]:
-        return d.run_async(self._set.plans[event], event, args, kwargs)
+    async def _emit(self, event: d.Event, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        plan = self._set.plans[event]
+        if plan.inline:  # sync run_inline handlers only: no coroutine of the dispatcher's
+            d.run_sync(plan, event, args, kwargs)
+        else:
+            await d.run_async(plan, event, args, kwargs)
 
 
 class _LLMRun(_RunManager[R]):
@@ -421,6 +424,9 @@ class _Manager(BaseCallbackManager, Generic[LLMRuns, ChainRun, ToolRun, Retrieve
     def _start_many(self, event: d.Event, cls: type[Any], serialized: dict[str, Any],
                     items: Sequence[Any], run_id: UUID | None, kwargs: dict[str, Any]) -> Any:
         handler_set = d.handler_set(self.handlers)
+        if len(items) == 1:  # the usual case: one run, the caller's list passed as it is
+            run = self._run(cls, run_id, self.parent_run_id, handler_set)
+            return self._start(event, [(run, (serialized, items))], kwargs, [run])
         runs = [self._run(cls, run_id if i == 0 else None, self.parent_run_id, handler_set)
                 for i in range(len(items))]
         calls = [(run, (serialized, [item])) for run, item in zip(runs, items, strict=True)]
@@ -514,12 +520,17 @@ class AsyncCallbackManager(
 
     async def _start(self, event: d.Event, calls: list[tuple[Any, tuple[Any, ...]]],
                      kwargs: dict[str, Any], result: Any) -> Any:
-        coros = [d.run_async(run._set.plans[event], event, args, self._start_kw(run, kwargs))
-                 for run, args in calls]
-        if len(coros) == 1:
-            await coros[0]
-        elif coros:
-            await asyncio.gather(*coros)
+        if len(calls) == 1:  # the usual case: no gather, inline handlers called directly
+            run, args = calls[0]
+            plan = run._set.plans[event]
+            if plan.inline:
+                d.run_sync(plan, event, args, self._start_kw(run, kwargs))
+            else:
+                await d.run_async(plan, event, args, self._start_kw(run, kwargs))
+        elif calls:
+            await asyncio.gather(*[d.run_async(run._set.plans[event], event, args,
+                                               self._start_kw(run, kwargs))
+                                   for run, args in calls])
         return result
 
 

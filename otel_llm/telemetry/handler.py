@@ -73,6 +73,8 @@ CHUNK_INDEX = semconv.OTEL_LLM_CHUNK_INDEX
 _SCOPE = "otel_llm"
 _VERSION = __version__
 
+#: ``run_type`` of LangChain's prompt-formatting and output-parsing runs (see ``step_spans``).
+_STEP_RUN_TYPES = frozenset({"prompt", "parser"})
 _NS = 1e9
 #: Chunk gaps buffered per run before they are recorded anyway (bounds memory per run).
 _MAX_BUFFERED_GAPS = 1024
@@ -104,7 +106,16 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             shared as is (``Telemetry.handler()`` shares one between its handlers).
         metric_attribute_cap: distinct values admitted per listed key; later ones are
             recorded as ``_other`` (logged once per key).
-        max_open_runs, max_run_age: bounds of the open-run registry (count, seconds).
+        max_open_runs, max_run_age: bounds of the open-run registry (count, seconds);
+            ages are checked as runs start, so a stale run ends up to 1/16 of
+            ``max_run_age`` late.
+        step_spans: also give a span to each LangChain step that only formats a prompt or
+            parses an output (``run_type`` "prompt" / "parser" inside a chain). Off by
+            default: they are not GenAI operations, cost a span each per call (twice the
+            spans of a ``prompt | model | parser`` chain) and take microseconds; what such
+            a step starts (an output-fixing parser's model call) becomes a child of the run
+            around it, and its error is recorded there. A step invoked on its own (no
+            parent run) always gets its span.
         clock: ``time.time_ns``-like clock (tests inject one).
     """
 
@@ -128,6 +139,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         metric_attribute_cap: int = DEFAULT_VALUE_CAP,
         max_open_runs: int = 10_000,
         max_run_age: float = 3600.0,
+        step_spans: bool = False,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         if not isinstance(max_open_runs, int) or max_open_runs < 1:
@@ -148,6 +160,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         first_event, self._chunk_every = parse_chunk_events(chunk_events)
         gap_every = parse_chunk_metrics(chunk_metrics)
         self._clock = clock
+        self._step_spans = bool(step_spans)
         self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
         self._llm_starts = LLMStarts()
         schema = semconv.SCHEMA_URL
@@ -285,8 +298,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             if _llm_runs.MODULE in sys.modules:  # LangChain's runs are tracked: ask
                 response = _llm_runs.end(run_id, response)
         finally:  # the run ends whatever that raised (then counted by @guarded)
-            self._end(run_id, now, "on_llm_end",
-                      lambda run: self._llm.finish(run, response, now))
+            self._end(run_id, now, "on_llm_end", partial(self._llm.finish, response, now))
 
     # --- chains and agents --------------------------------------------------------
     @guarded
@@ -301,6 +313,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if parent_run_id is not None and not self._step_spans \
+                and kwargs.get("run_type") in _STEP_RUN_TYPES:
+            self._runs.pass_through(run_id, parent_run_id)
+            return
         now = self._clock()
         name = attrs_of.run_name(serialized, kwargs, "chain")
         if attrs_of.is_agent(name, serialized, metadata or {}):
@@ -507,7 +523,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> Run:
         """Start the span of a run whose attributes and names are clean already."""
         attrs, metric_attrs, name, span_name = start
-        parent = self._runs.get(parent_run_id)
+        parent = self._runs.parent(parent_run_id)
+        if parent is not None:  # the nearest recorded ancestor (see ``step_spans``)
+            parent_run_id = parent.run_id
         # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
         # under the run's own attributes, inherited by its children.
         extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)

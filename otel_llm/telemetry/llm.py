@@ -59,7 +59,7 @@ class LLMRecorder:
             span.add_event(semconv.EVENT_FIRST_TOKEN, timestamp=now)
         self.instruments.record_first_chunk(run, ttft)
 
-    def finish(self, run: Run, response: Any, now: int) -> None:
+    def finish(self, response: Any, now: int, run: Run) -> None:
         response_attrs = clean_attributes(attrs_of.llm_response_attributes(response))
         span_attrs = dict(response_attrs)  # one set_attributes: each call takes the span's lock
         metric_attrs = run.metric_attrs

@@ -83,11 +83,18 @@ class RunRegistry:
 
     def __init__(self, max_open: int, max_age_ns: int) -> None:
         self._runs: dict[Any, Run] = {}
+        #: Runs recorded without a span of their own (see ``pass_through``): their key ->
+        #: the nearest recorded ancestor (None: none known), for their children.
+        self._through: dict[Any, Run | None] = {}
         #: ``(run_id, run)`` of the last ``get_streaming``, checked by identity by the token hook.
         self.last: tuple[UUID | None, Run | None] = (None, None)
         self._lock = threading.Lock()
         self._max_open = max_open
         self._max_age_ns = max_age_ns
+        # Ages are checked when a run is added, but not on every add: with many runs open
+        # (async gather) that is a run lookup per call. A stale run ends at most this late.
+        self._sweep_every = max_age_ns // 16
+        self._sweep_at = 0
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -96,6 +103,27 @@ class RunRegistry:
         if run_id is None:
             return None
         return self._runs.get(run_id.int if type(run_id) is UUID else _key(run_id))
+
+    def parent(self, run_id: UUID | None) -> Run | None:
+        """The run a child of ``run_id`` hangs under: that run, or for a pass-through run
+        the nearest recorded ancestor."""
+        if run_id is None:
+            return None
+        key = run_id.int if type(run_id) is UUID else _key(run_id)
+        run = self._runs.get(key)
+        if run is None and self._through:
+            run = self._through.get(key)
+        return run
+
+    def pass_through(self, run_id: UUID, parent_run_id: UUID | None) -> None:
+        """Note a run that gets no span: its children become children of its nearest
+        recorded ancestor. Bounded like the open runs (oldest forgotten first)."""
+        ancestor = self.parent(parent_run_id)
+        through = self._through
+        with self._lock:
+            while len(through) >= self._max_open:
+                del through[next(iter(through))]
+            through[run_id.int if type(run_id) is UUID else _key(run_id)] = ancestor
 
     def get_streaming(self, run_id: UUID) -> Run | None:
         """``get`` that remembers the run in ``last``, for the per-token path.
@@ -121,21 +149,28 @@ class RunRegistry:
             old = self._runs.pop(key, None)
             if old is not None:
                 dropped.extend((r, "run id started again") for r in self._take_tree(old))
-            while self._runs:
-                oldest = next(iter(self._runs.values()))
-                if len(self._runs) >= self._max_open:
-                    reason = f"more than {self._max_open} runs open"
-                elif oldest.start_ns < deadline:
-                    reason = f"open longer than {self._max_age_ns / 1e9:g} s"
-                else:
-                    break
-                del self._runs[_key(oldest.run_id)]
-                dropped.extend((r, reason) for r in self._take_tree(oldest))
+            runs = self._runs
+            if runs:
+                if now_ns >= self._sweep_at:  # ages: at most every 1/16 of the max age
+                    self._sweep_at = now_ns + self._sweep_every
+                    while runs:
+                        oldest = next(iter(runs.values()))
+                        if oldest.start_ns >= deadline:
+                            break
+                        self._drop(oldest, f"open longer than {self._max_age_ns / 1e9:g} s",
+                                   dropped)
+                while len(runs) >= self._max_open:
+                    self._drop(next(iter(runs.values())),
+                               f"more than {self._max_open} runs open", dropped)
             parent = self._runs.get(_key(run.parent_id)) if run.parent_id is not None else None
             if parent is not None:
                 parent.children.add(key)
             self._runs[key] = run
         return dropped
+
+    def _drop(self, oldest: Run, reason: str, dropped: list[tuple[Run, str]]) -> None:
+        del self._runs[_key(oldest.run_id)]
+        dropped.extend((r, reason) for r in self._take_tree(oldest))
 
     def pop(self, run_id: UUID) -> tuple[Run, list[Run]] | None:
         """Remove a run and its open descendants: ``(run, descendants)`` or ``None`` if unknown."""
@@ -144,6 +179,8 @@ class RunRegistry:
             key = run_id.int if type(run_id) is UUID else _key(run_id)
             run = self._runs.pop(key, None)
             if run is None:
+                if self._through:
+                    self._through.pop(key, None)
                 return None
             descendants = self._take_tree(run)[1:] if run.children else []
             parent = self._runs.get(_key(run.parent_id)) if run.parent_id is not None else None
@@ -157,6 +194,7 @@ class RunRegistry:
             self.last = (None, None)
             runs = list(self._runs.values())
             self._runs.clear()
+            self._through.clear()
         return runs
 
     def _take_tree(self, root: Run) -> list[Run]:

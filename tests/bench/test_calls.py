@@ -246,9 +246,11 @@ def test_calls_table_shows_calls_added_above_the_baseline() -> None:
     assert "+250 / +100" in calls_table(result, "langchain")
 
 
-def test_reports_place_the_table_after_each_suite_summary_and_leave_targets_alone() -> None:
+def test_reports_place_the_table_after_each_suite_summary_and_judge_targets_by_calls() -> None:
     """Terminal and RESULTS.md put the calls table right after that suite's CPU summary,
-    RESULTS.md with the sentence saying what it counts; the targets are judged as before."""
+    RESULTS.md with the sentence saying what it counts; the targets list judges the counts
+    (here: fewer calls than OpenLLMetry, except on async-50, where this fixture's OpenLLMetry
+    counts were not scaled to 50 calls)."""
     result = _with_calls()
     text = render_terminal(result)
     assert text.index("summary (openai)") < text.index(f"{CALLS_TITLE} (openai)") \
@@ -259,7 +261,11 @@ def test_reports_place_the_table_after_each_suite_summary_and_leave_targets_alon
     assert md.index("| CPU vs none") < openai_at < md.index("### non-streamed chat call")
     assert md.index("## LangChain") < md.rindex(f"### {CALLS_TITLE}")
     assert "does not see the work inside C extensions (pydantic-core, tiktoken)" in md
-    assert targets(result) == targets(_result(1.02, 1.30))
+    judged = dict(targets(result))
+    peers = {t.split(":")[0]: ok for t, ok in judged.items() if "fewer calls than every" in t}
+    assert peers == {"chat": True, "stream-usage": True, "stream-no-usage": True,
+                     "async-50": False}
+    assert "## Targets (issue #17) for otel-llm in this run" in md
 
 
 def test_a_result_saved_before_counting_still_renders(tmp_path: Path,

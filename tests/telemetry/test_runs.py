@@ -186,3 +186,23 @@ def test_registry_finds_runs_by_equal_ids_of_any_uuid_class_and_by_other_ids() -
     named = Run("run-1", None, RunKind.WORKFLOW, "n", trace.INVALID_SPAN, 0)  # type: ignore[arg-type]
     registry.add(named, 0)
     assert registry.get("run-1") is named  # type: ignore[arg-type]
+
+
+def test_registry_pass_through_runs_lead_to_their_nearest_recorded_ancestor() -> None:
+    """A run without a span (pass_through) leads its children to its recorded ancestor, through
+    nested pass-throughs; ending it forgets it; the entries are bounded like open runs."""
+    registry = RunRegistry(max_open=3, max_age_ns=10**12)
+    root, step, inner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    registry.add(_run(root, 0), 0)
+    registry.pass_through(step, root)
+    registry.pass_through(inner, step)
+    assert registry.parent(step) is registry.parent(inner) is registry.get(root)
+    assert registry.pop(inner) is None  # a pass-through's end: no run to end, forgotten
+    assert registry.parent(inner) is None
+    orphan = uuid.uuid4()
+    registry.pass_through(orphan, uuid.uuid4())  # its parent is unknown: children are roots
+    assert registry.parent(orphan) is None
+    for _ in range(5):
+        registry.pass_through(uuid.uuid4(), root)
+    assert registry.parent(step) is None  # the oldest entries made room
+    assert len(registry) == 1

@@ -89,7 +89,7 @@ def _where(resource: Any) -> tuple[str, bool]:
 
 def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
              manager_cls: type[Any], base_url: str, azure: bool,
-             owned: set[type] | None) -> _Prepared | None:
+             owned: set[type] | None, stream: bool) -> _Prepared | None:
     manager = manager_cls.configure(None, list(settings.handlers))
     if owned:  # a framework run serves these classes already (partial suppression)
         manager.set_handlers([h for h in manager.handlers if type(h) not in owned])
@@ -98,7 +98,7 @@ def _prepare(endpoint: Endpoint, kwargs: dict[str, Any], settings: Settings,
     kind = endpoint.kind
     hide_usage = False
     raw = raw_mode(kwargs)  # its caller reads the bytes: the request is sent untouched
-    if kind == "chat" and kwargs.get("stream") is True and not raw:
+    if kind == "chat" and stream and not raw:
         given = kwargs.get("stream_options")
         options: dict[str, Any] = dict(given) if isinstance(given, Mapping) else {}
         if "include_usage" not in options and known_to_accept(settings.stream_usage, azure,
@@ -162,7 +162,8 @@ def invoke_sync(endpoint: Endpoint, original: Callable[..., Any], resource: Any,
         return _report_suppressed(suppression, endpoint, resource, kwargs, result)
     try:
         base_url, azure = _where(resource)
-        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure, owned)
+        prepared = _prepare(endpoint, kwargs, settings, CallbackManager, base_url, azure, owned,
+                            kwargs.get("stream") is True)
     except Exception as exc:
         internal_error("start", exc)
         prepared = None
@@ -209,10 +210,11 @@ async def invoke_async(endpoint: Endpoint, original: Callable[..., Any], resourc
         return _report_suppressed(suppression, endpoint, resource, kwargs, result)
     try:
         base_url, azure = _where(resource)
-        if kwargs.get("stream") is True and needs_probe(settings.stream_usage, azure, base_url):
+        stream = kwargs.get("stream") is True
+        if stream and needs_probe(settings.stream_usage, azure, base_url):
             await asyncio.to_thread(probe, base_url)  # once per base URL, off the event loop
         prepared = _prepare(endpoint, kwargs, settings, AsyncCallbackManager, base_url,
-                            azure, owned)
+                            azure, owned, stream)
     except Exception as exc:
         internal_error("start", exc)
         prepared = None

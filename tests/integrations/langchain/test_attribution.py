@@ -69,31 +69,34 @@ def test_langgraph_checkpointer_thread_is_the_conversation_of_every_span(
 
 def test_session_id_in_metadata_reaches_the_run_and_its_children(
         otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
-    """A chain invoked with metadata session_id: the chain, the model and the parser spans."""
+    """A chain invoked with metadata session_id: the chain, the model and (with step_spans) the
+    prompt and parser spans."""
     chain = (ChatPromptTemplate.from_messages([("user", "{q}")])
              | chat_model("gpt-4o-mini+len=2") | StrOutputParser())
     chain.invoke({"q": "tulips?"}, config={"metadata": {"session_id": "s-55"},
-                                           "callbacks": [otel.handler()]})
+                                           "callbacks": [otel.handler(step_spans=True)]})
     spans = otel.spans()
-    assert len(spans) >= 4
+    assert len(spans) == 4
     assert {(s.attributes or {}).get(CONV) for s in spans} == {"s-55"}
 
 
+@pytest.mark.parametrize("steps", [False, True], ids=["model-first", "prompt-first"])
 @pytest.mark.parametrize("key", ["session_id", "thread_id", "conversation_id"])
 async def test_configurable_id_names_the_conversation_of_every_span(
-        otel: InMemoryTelemetry, chat_model: ModelFactory, key: str) -> None:
+        otel: InMemoryTelemetry, chat_model: ModelFactory, key: str, steps: bool) -> None:
     """A plain chain invoked with the id in ``configurable`` (which LangChain does not pass to
     callbacks): every span has it, the outermost chain too (it takes it from its first
-    step), sync and async alike; a second invoke without it names no conversation."""
+    recorded step: the model, or with step_spans the prompt), sync and async alike; a
+    second invoke without it names no conversation."""
     chain = (ChatPromptTemplate.from_messages([("user", "{q}")])
              | chat_model("gpt-4o-mini+len=2") | StrOutputParser())
-    handler = otel.handler()
+    handler = otel.handler(step_spans=steps)
     chain.invoke({"q": "tulips?"}, config={"configurable": {key: "c-1"}, "callbacks": [handler]})
     await chain.ainvoke({"q": "roses?"},
                         config={"configurable": {key: "c-2"}, "callbacks": [handler]})
     chain.invoke({"q": "lilies?"}, config={"callbacks": [handler]})
     traces = list(by_trace(otel.spans()).values())
-    assert len(traces) == 3 and all(len(trace) >= 4 for trace in traces)
+    assert len(traces) == 3 and all(len(trace) == (4 if steps else 2) for trace in traces)
     per_trace = [{(s.attributes or {}).get(CONV) for s in trace} for trace in traces]
     assert sorted(per_trace, key=str) == sorted([{"c-1"}, {"c-2"}, {None}], key=str)
 

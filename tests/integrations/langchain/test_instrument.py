@@ -35,7 +35,7 @@ def test_instrument_attaches_to_every_run_and_uninstrument_stops_it(
     """With instrument_langchain, a chain invoked with no callbacks gives its full tree;
     after uninstrument_langchain, new runs give nothing."""
     chain = prompt_model_parser(chat_model())
-    instrument_langchain([otel.handler()])
+    instrument_langchain([otel.handler(step_spans=True)])
     chain.invoke({"topic": "roses"})
     spans = otel.spans()
     assert_one_tree(spans)
@@ -63,7 +63,7 @@ def test_no_double_attach_of_a_handler_also_passed_explicitly(
         otel: InMemoryTelemetry, chat_model: ModelFactory, where: str) -> None:
     """instrument_langchain plus the same handler passed explicitly (per request, or on the
     model deep in the chain): every run is seen exactly once."""
-    handler = otel.handler()
+    handler = otel.handler(step_spans=True)
     instrument_langchain([handler])
     if where == "request":
         prompt_model_parser(chat_model()).invoke({"topic": "x"}, config={"callbacks": [handler]})
@@ -126,7 +126,7 @@ def test_a_raising_handler_does_not_break_the_chain(otel: InMemoryTelemetry,
     still gets the whole tree (LangChain's managers log each failure and go on)."""
     with caplog.at_level(logging.WARNING, "langchain_core.callbacks.manager"):
         text = "".join(prompt_model_parser(chat_model()).stream(
-            {"topic": "x"}, config={"callbacks": [_Broken(), otel.handler()]}))
+            {"topic": "x"}, config={"callbacks": [_Broken(), otel.handler(step_spans=True)]}))
     assert len(text.split()) == 5
     assert len(otel.spans()) == 4
     assert any("_Broken.on_llm_end" in r.getMessage() for r in caplog.records)

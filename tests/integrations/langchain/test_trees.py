@@ -40,7 +40,7 @@ def test_rag_chain_with_tool_is_one_tree(otel: InMemoryTelemetry, chat_model: Mo
     tree = edges(spans)
     parallel = "invoke_workflow RunnableParallel<context,question>"
     assert {
-        (parallel, SEQ), ("invoke_workflow ChatPromptTemplate", SEQ), ("chat gpt-4o-mini", SEQ),
+        (parallel, SEQ), ("chat gpt-4o-mini", SEQ),
         ("invoke_workflow run_tools", SEQ), ("retrieval", SEQ),
         ("invoke_workflow format_docs", SEQ), ("invoke_workflow RunnablePassthrough", parallel),
         ("execute_tool flower_price", "invoke_workflow run_tools"),
@@ -61,29 +61,84 @@ def test_rag_chain_with_tool_is_one_tree(otel: InMemoryTelemetry, chat_model: Mo
     assert history[0]["role"] == "system"
     assert "tulips come in red" in history[0]["parts"][0]["content"]
     assert semconv.GEN_AI_SYSTEM_INSTRUCTIONS not in chat
-    assert len(spans) == 10  # nothing twice, nothing left open
+    assert len(spans) == 9  # nothing twice, nothing left open (the prompt step has none)
 
 
 def test_prompt_model_parser_tree(otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
-    """prompt | model | parser: the three steps are children of the sequence, in one trace."""
+    """prompt | model | parser: the model is a child of the sequence, in one trace; the
+    prompt-formatting and output-parsing steps get no span of their own by default."""
     forwarder = [otel.handler()]
     text = prompt_model_parser(chat_model()).invoke({"topic": "roses"},
                                                     config={"callbacks": forwarder})
     assert len(text.split()) == 5
     spans = otel.spans()
     assert_one_tree(spans)
+    assert edges(spans) == {(SEQ, None), ("chat gpt-4o-mini+len=5", SEQ)}
+    assert open_runs() == 0
+
+
+def test_step_spans_gives_the_prompt_and_parser_steps_spans(
+        otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
+    """step_spans=True: the three steps are children of the sequence, in one trace."""
+    forwarder = [otel.handler(step_spans=True)]
+    prompt_model_parser(chat_model()).invoke({"topic": "roses"}, config={"callbacks": forwarder})
+    spans = otel.spans()
+    assert_one_tree(spans)
     assert edges(spans) == {
         (SEQ, None), ("invoke_workflow ChatPromptTemplate", SEQ),
         ("chat gpt-4o-mini+len=5", SEQ), ("invoke_workflow StrOutputParser", SEQ),
     }
+
+
+def test_a_model_called_inside_a_parser_step_is_a_child_of_the_chain(
+        otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
+    """An output parser that calls a model (as an output-fixing parser does): the step has no
+    span, so the model's span is a child of the sequence around it, in the same trace."""
+    from langchain_core.output_parsers import BaseOutputParser
+
+    fixer = chat_model("gpt-4o-mini+len=2")
+
+    class Fixing(BaseOutputParser[str]):
+        def parse(self, text: str) -> str:
+            return str(fixer.invoke(f"fix: {text}").content)
+
+    chain = prompt_model_parser(chat_model()).first | chat_model() | Fixing()
+    assert len(chain.invoke({"topic": "roses"}, config={"callbacks": [otel.handler()]}).split()) == 2
+    spans = otel.spans()
+    assert_one_tree(spans)
+    assert sorted(edges(spans)) == sorted({(SEQ, None), ("chat gpt-4o-mini+len=5", SEQ),
+                                          ("chat gpt-4o-mini+len=2", SEQ)})
     assert open_runs() == 0
+
+
+def test_a_failing_parser_step_fails_the_chain_span(
+        otel: InMemoryTelemetry, chat_model: ModelFactory) -> None:
+    """A parser step that raises: its error is recorded on the chain span around it (type and
+    exception event), and nothing is left open; a prompt invoked alone keeps its span."""
+    from langchain_core.exceptions import OutputParserException
+    from langchain_core.output_parsers import JsonOutputParser
+    from opentelemetry.trace import StatusCode
+
+    handler = otel.handler()
+    chain = prompt_model_parser(chat_model()).first | chat_model() | JsonOutputParser()
+    with pytest.raises(OutputParserException):
+        chain.invoke({"topic": "roses"}, config={"callbacks": [handler]})
+    spans = otel.spans()
+    assert edges(spans) == {(SEQ, None), ("chat gpt-4o-mini+len=5", SEQ)}
+    seq = otel.span(SEQ)
+    assert seq.status.status_code is StatusCode.ERROR
+    assert (seq.attributes or {})[semconv.ERROR_TYPE].endswith("OutputParserException")
+    assert [e.name for e in seq.events] == ["exception"]
+    prompt_model_parser(chat_model()).first.invoke({"topic": "x"}, config={"callbacks": [handler]})
+    assert otel.span("invoke_workflow ChatPromptTemplate").parent is None
+    assert handler.open_runs == 0
 
 
 async def test_100_concurrent_ainvokes_form_100_separate_trees(
         otel: InMemoryTelemetry, chat_model: ModelFactory, server: ModelServer,
         caplog: pytest.LogCaptureFixture) -> None:
     """100 chains awaited together with one shared forwarder: 100 traces, each exactly the
-    chain's four spans, each LLM span holding its own call's prompt (no cross-talk), and no
+    chain's two spans, each LLM span holding its own call's prompt (no cross-talk), and no
     "Failed to detach context" from OpenTelemetry."""
     forwarder = [otel.handler(capture_content="SPAN_ONLY")]
     chain = prompt_model_parser(chat_model("gpt-4o-mini+len=3"))
@@ -100,10 +155,7 @@ async def test_100_concurrent_ainvokes_form_100_separate_trees(
         root = assert_one_tree(spans)
         i = root.name.removeprefix("invoke_workflow request-")
         seen.add(i)
-        assert edges(spans) == {
-            (root.name, None), ("invoke_workflow ChatPromptTemplate", root.name),
-            ("chat gpt-4o-mini+len=3", root.name), ("invoke_workflow StrOutputParser", root.name),
-        }
+        assert edges(spans) == {(root.name, None), ("chat gpt-4o-mini+len=3", root.name)}
         chat = next(s for s in spans if s.name.startswith("chat"))
         prompt = json.loads((chat.attributes or {})[semconv.GEN_AI_INPUT_MESSAGES])
         assert prompt[0]["parts"][0]["content"] == f"Tell me about topic-{i}"
@@ -124,7 +176,7 @@ async def test_abatch_gives_each_input_its_own_tree(otel: InMemoryTelemetry,
     assert len(traces) == 4
     for spans in traces.values():
         assert assert_one_tree(spans).name == SEQ
-        assert len(spans) == 4
+        assert len(spans) == 2
 
 
 class _State(TypedDict):
