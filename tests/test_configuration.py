@@ -780,6 +780,7 @@ OUTAGES = [
     ("grpc", "unavailable"),
     ("grpc", "error"),
     ("grpc", "hang"),
+    ("grpc", "down"),
     ("http/protobuf", "unavailable"),
     ("http/protobuf", "error"),
     ("http/protobuf", "down"),
@@ -853,6 +854,20 @@ def test_an_outage_loses_nothing_the_queue_holds(
     assert len([m for m in messages if DOWN in m]) == 1
     [end] = [m for m in messages if "traces (otlp): export works again" in m]
     assert "400 items delivered late, 0 dropped" in end or "items delivered late" in end
+
+
+def test_grpc_channels_reconnect_within_a_quarter_second(make: Any) -> None:
+    """The gRPC exporters configure() builds cap the channel's reconnect backoff at 250 ms
+    (gRPC's own grows to 120 s, which kept a collector that was back unused for seconds;
+    bench/outage_bench.py times it); the connect timeout is left alone."""
+    handle = make(endpoint=dead_endpoint(), protocol="grpc", metrics_exporter="otlp")
+    built = handle._exporters  # the exporters configure() built
+    assert len(built) >= 3
+    for exporter in built:
+        options = dict(exporter._channel_options)
+        assert options["grpc.initial_reconnect_backoff_ms"] == 250
+        assert options["grpc.max_reconnect_backoff_ms"] == 250
+        assert "grpc.min_reconnect_backoff_ms" not in options
 
 
 def test_overflow_drops_the_oldest_queued_and_counts_them(
