@@ -260,9 +260,8 @@ def _with_floor(ours: float, peer: float, floor: float) -> dict[str, Any]:
 
 
 def test_report_treats_the_floor_as_a_reference_not_a_peer() -> None:
-    """A floor cheaper than otel-llm does not make "fewer calls than every peer" fail; ours
-    is judged as a multiple of its calls, with both CPU ratios beside; it has no
-    correctness column; RESULTS.md names it."""
+    """Ours is judged as a multiple of the floor's calls, with both CPU ratios beside; the
+    floor has no correctness column; RESULTS.md names it."""
     result = _with_floor(1.02, 1.30, 1.01)
     result["probes"]["sdk-floor"] = GOOD  # even if a run had probed it
     calls = {"python": 1000.0, "c": 1000.0}
@@ -276,8 +275,6 @@ def test_report_treats_the_floor_as_a_reference_not_a_peer() -> None:
     assert all(ok for _, ok in met), met
     assert "chat: otel-llm adds +1,000 calls, 1.25x the floor's +800 (<= 1.25x); CPU " \
            "otel-llm 1.020x, sdk-floor 1.010x" in [t for t, _ in met]
-    assert any(t.startswith("chat: fewer calls than every peer (otel-llm +1,000, best peer "
-                            "openllmetry") for t, _ in met)
     assert FLOOR_LABEL not in correctness_table(result, "openai")
     md = markdown(result, {"cpu": "Test"}, None, "python -m bench")
     assert f"`sdk-floor` ({FLOOR_LABEL}) is a yardstick, not a peer" in md
