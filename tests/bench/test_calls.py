@@ -140,14 +140,22 @@ def _count(server: ModelServer, name: str, units: dict[str, int]) -> dict[str, A
     return counts
 
 
-def test_baseline_counts_are_the_same_in_two_worker_processes(server: ModelServer) -> None:
-    """Two fresh uninstrumented workers count exactly the same calls per call in every
-    scenario asked for: the figure is reproducible, unlike CPU time."""
+#: How far two fresh workers' counts may differ. A sync call reads one small response; a
+#: stream's count depends on how the socket groups its chunks into reads, and async-50's
+#: on how often the event loop wakes its 50 coroutines, which a busy machine changes
+#: (seen: 13% on async-50 at load 4 on 2 cores).
+SPREAD = {"chat": 0.01, "stream-usage": 0.25, "async-50": 0.25}
+
+
+def test_baseline_counts_agree_in_two_worker_processes(server: ModelServer) -> None:
+    """Two fresh uninstrumented workers count the same calls per call, up to what I/O
+    scheduling changes (SPREAD): the figure is reproducible, unlike CPU time."""
     first, second = _count(server, "none", UNITS), _count(server, "none", UNITS)
     assert set(first) == set(UNITS)
     for scenario in UNITS:
-        assert (first[scenario]["python"], first[scenario]["c"]) == \
-            (second[scenario]["python"], second[scenario]["c"]), scenario
+        for kind in ("python", "c"):
+            a, b = first[scenario][kind], second[scenario][kind]
+            assert abs(a - b) <= SPREAD[scenario] * max(a, b), (scenario, kind, a, b)
     assert first["chat"]["python"] > 1000  # the SDK's own work over HTTP is counted
 
 
