@@ -24,6 +24,7 @@ from otel_llm.instrumentation.openai import wrap_openai
 
 __all__ = [
     "CONVERSATION_ID",
+    "FEATURE",
     "FLOWER_QUESTION",
     "GATHER_QUESTIONS",
     "METRIC_ATTRIBUTES",
@@ -45,10 +46,12 @@ TURNS = (
     ("我又来了,还记得我姐姐过生日要送什么花吗?",
      "Back again: remember which flowers suit my sister's birthday?"),
 )
-#: The three-turn conversation's id: on its spans (``otel_llm.attributes``) and, because the
-#: demo allow-lists it, on its metric rows. An application would allow-list ``app.feature``.
+#: The three-turn conversation's id and feature (``otel_llm.attributes``): both on its spans;
+#: only the feature on its metric rows, allow-listed as an application would (a conversation
+#: id on metrics would make a series per conversation).
 CONVERSATION_ID = "flower-shop-1"
-METRIC_ATTRIBUTES = (semconv.GEN_AI_CONVERSATION_ID,)
+FEATURE = "flower-chat"
+METRIC_ATTRIBUTES = (semconv.APP_FEATURE,)
 GATHER_QUESTIONS = (
     ("母亲节送什么花好?", "What should I give for Mother's Day?"),
     ("你们每天几点开门?", "What time do you open?"),
@@ -130,10 +133,10 @@ def conversation(scene: Scene) -> None:
     """ConversationChain with buffer memory: the memory is the message list sent each turn."""
     console = scene.console
     memory: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
-    console.line(f"  conversation id {CONVERSATION_ID} (otel_llm.attributes): on its spans "
-                 "and metrics")
+    console.line(f"  conversation id {CONVERSATION_ID} (otel_llm.attributes): on its spans;")
+    console.line(f"  app.feature {FEATURE}: on its spans and, allow-listed, metric rows")
     with scene.backend.sync_client() as client, get_openai_callback() as cb, \
-            attributes(conversation_id=CONVERSATION_ID):
+            attributes(conversation_id=CONVERSATION_ID, **{semconv.APP_FEATURE: FEATURE}):
         for number, turn in enumerate(TURNS, 1):
             console.line(f"  turn {number}")
             _ask(console, turn)

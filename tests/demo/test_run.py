@@ -11,6 +11,7 @@ import re
 from otel_llm.demo.console import display_width
 from otel_llm.demo.scenarios import (
     CONVERSATION_ID,
+    FEATURE,
     FLOWER_QUESTION,
     GATHER_QUESTIONS,
     SYSTEM_PROMPT,
@@ -175,14 +176,17 @@ def _rows(table: list[str], metric: str) -> dict[str, tuple[str, str]]:
     return rows
 
 
-def test_conversation_id_is_on_its_spans_and_metric_rows(memory_run: DemoRun) -> None:
-    """The 3-turn conversation's chat spans and its token/duration/cost rows name its id."""
+def test_conversation_id_is_on_its_spans_and_its_feature_on_metric_rows(
+        memory_run: DemoRun) -> None:
+    """The 3-turn conversation's chat spans name its id; its token/duration/cost rows name its
+    allow-listed feature, and no metric row names a conversation (unbounded on metrics)."""
     out = memory_run.out
     assert f"conversation id {CONVERSATION_ID}" in out
     tree = out[out.index("Traces ("):out.index("Metrics (")]
     assert tree.count(f"conversation {CONVERSATION_ID}") == 3
     table = out[out.index("Metrics ("):].splitlines()
-    tagged = f"gen_ai.conversation.id={CONVERSATION_ID}"
+    assert not [line for line in table if "gen_ai.conversation.id" in line]
+    tagged = f"app.feature={FEATURE}"
     for metric, count in (("gen_ai.client.token.usage", "3"),
                           ("gen_ai.client.operation.duration", "3"),
                           ("otel_llm.client.cost", "3")):
