@@ -17,8 +17,9 @@ import sys
 from typing import Any
 
 from bench.peers.calls import CALL_UNITS
+from bench.peers.contenders import by_name
 from bench.peers.process import Worker, model_server
-from bench.peers.targets import CALL_TARGETS, LC_GENAI_INVOKE, LC_STREAM_BEFORE, usage_parse_calls
+from bench.peers.targets import CALL_TARGETS, LC_GENAI_INVOKE, LC_STREAM_BEFORE, call_targets
 
 __all__ = ["TARGETS", "main", "measure"]
 
@@ -64,42 +65,19 @@ def _added(counts: dict[str, dict[str, Any]], name: str, base: str,
 
 
 def render(counts: dict[str, dict[str, Any]]) -> str:
-    lines = ["| scenario | contender | Python | C | total | vs target | met |",
-             "|---|---|---|---|---|---|---|"]
-    for scenario, target in TARGETS.items():
-        if "none" not in counts:
-            break
-        fp, fc = _added(counts, "sdk-floor", "none", scenario)
-        lines.append(f"| {scenario} | sdk-floor | +{fp:,} | +{fc:,} | +{fp + fc:,} | | |")
-        for name in ("otel-llm", "otel-llm-estimate"):
-            if scenario not in counts.get(name, {}):
-                continue
-            p, c = _added(counts, name, "none", scenario)
-            ratio = (p + c) / (fp + fc)
-            lines.append(f"| {scenario} | {name} | +{p:,} | +{c:,} | +{p + c:,} | "
-                         f"{ratio:.2f}x floor (<= {target}x) | "
-                         f"{'yes' if ratio <= target else 'NO'} |")
-            if scenario == "stream-no-usage" and name == "otel-llm":
-                lines.append(_asked_usage_row(counts, fp + fc, target))
-    for scenario, limit in LC_LIMITS.items():
-        if "lc-none" not in counts:
-            break
-        p, c = _added(counts, "lc-otel-llm", "lc-none", scenario)
-        lines.append(f"| {scenario} | otel-llm | +{p:,} | +{c:,} | +{p + c:,} | "
-                     f"<= +{limit:,} | {'yes' if p + c <= limit else 'NO'} |")
-    return "\n".join(lines)
-
-
-def _asked_usage_row(counts: dict[str, dict[str, Any]], floor: int, target: float) -> str:
-    """otel-llm's added calls on the default no-usage stream less the openai SDK's parse of
-    the usage otel-llm asks for (see :func:`bench.peers.targets.usage_parse_calls`)."""
-    sdk = usage_parse_calls(counts) or 0
-    p, c = _added(counts, "otel-llm", "none", "stream-no-usage")
-    own = p + c - sdk
-    ratio = own / floor
-    return (f"| stream-no-usage | otel-llm less the SDK's usage parse (+{sdk:,}) | | | "
-            f"+{own:,} | {ratio:.2f}x floor (<= {target}x) | "
-            f"{'yes' if ratio <= target else 'NO'} |")
+    """The calls each contender adds per call, then issue #17's targets judged from them
+    (:func:`bench.peers.targets.call_targets`, the same verdicts as the full run's report)."""
+    lines = ["| scenario | contender | Python | C | total |", "|---|---|---|---|---|"]
+    rows = [(s, n, "none") for s in TARGETS for n in ("sdk-floor", *OPENAI[2:])]
+    rows += [(s, "lc-otel-llm", "lc-none") for s in LC_LIMITS]
+    for scenario, name, base in rows:
+        if scenario in counts.get(name, {}) and scenario in counts.get(base, {}):
+            p, c = _added(counts, name, base, scenario)
+            lines.append(f"| {scenario} | {name} | +{p:,} | +{c:,} | +{p + c:,} |")
+    contenders = {n: {"suite": by_name(n).suite} for n in counts}
+    judged = call_targets({"contenders": contenders, "calls": counts})
+    return "\n".join([*lines, "", *(f"- {'met' if ok else 'MISSED'}: {text}"
+                                    for text, ok in judged)])
 
 
 def tally(scenario: str, top: int, contender: str = "", everything: bool = False) -> str:

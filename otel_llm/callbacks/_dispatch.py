@@ -347,7 +347,11 @@ def _start(call: _Call, event: Event, args: tuple[Any, ...], kwargs: dict[str, A
 
 async def run_async(plan: Plan, event: Event, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> None:
-    """``run_inline`` hooks complete in order; the others run concurrently."""
+    """``run_inline`` hooks complete in order; the others run concurrently.
+
+    (The async managers' per-run paths test ``plan.inline`` themselves and call
+    :func:`run_sync` directly: a coroutine of this function per event is a frame they skip.)
+    """
     if plan.inline:
         run_sync(plan, event, args, kwargs)
         return

@@ -123,7 +123,7 @@ class RunRegistry:
         with self._lock:
             while len(through) >= self._max_open:
                 del through[next(iter(through))]
-            through[run_id.int if type(run_id) is UUID else _key(run_id)] = ancestor
+            through[_key(run_id)] = ancestor
 
     def get_streaming(self, run_id: UUID) -> Run | None:
         """``get`` that remembers the run in ``last``, for the per-token path.

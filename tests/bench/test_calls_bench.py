@@ -25,11 +25,15 @@ def test_render_states_added_calls_ratio_and_verdict_per_target() -> None:
         "lc-otel-llm": {"lc-invoke": _counts(2000, 10), "lc-stream": _counts(20, 20)},
     }
     table = render(counts)
-    assert "| chat | otel-llm | +120 | +120 | +240 | 1.20x floor (<= 1.25x) | yes |" in table
-    assert "| stream-usage | otel-llm | +160 | +160 | +320 | 1.60x floor (<= 1.5x) | NO |" in table
-    assert "| async-50 | otel-llm | +130 | +130 | +260 | 1.30x floor (<= 1.25x) | NO |" in table
-    assert "| lc-invoke | otel-llm | +1,990 | +0 | +1,990 |" in table and "| NO |" in table
-    assert "| lc-stream | otel-llm | +10 | +10 | +20 |" in table
+    assert "| chat | otel-llm | +120 | +120 | +240 |" in table
+    assert "| lc-invoke | lc-otel-llm | +1,990 | +0 | +1,990 |" in table
+    verdicts = {line.split(": ", 2)[1].split(":")[0]: line.startswith("- met")
+                for line in table.splitlines() if line.startswith("- ")
+                and "adds" in line}
+    assert verdicts == {"chat": True, "stream-usage": False, "stream-no-usage": True,
+                        "async-50": False, "lc-invoke": False, "lc-stream": True}
+    assert "- met: chat: otel-llm adds +240 calls, 1.20x the floor's +200 (<= 1.25x)" in table
+    assert "- MISSED: stream-usage: otel-llm adds +320 calls, 1.60x the floor's +200" in table
 
 
 def test_dispatch_counts_the_pre_bound_emitter_at_the_floor_for_one_handler() -> None:
