@@ -9,6 +9,7 @@ Rules that keep traces right under threads and asyncio (where most peers break):
   event time) and passed explicitly.
 - Every hook is guarded: a telemetry bug is counted and logged once per kind,
   never raised into the application.
+- Spans start and end in one place (``spans.RunSpans``), exactly once each.
 - Open runs are bounded (``max_open_runs``, ``max_run_age``); a run that is
   dropped, or whose parent ends first, ends with status ERROR saying why.
 """
@@ -17,16 +18,16 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import LoggerProvider, get_logger_provider
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
-from otel_llm import attribution, semconv
+from otel_llm import semconv
 from otel_llm._version import __version__
 from otel_llm.callbacks import _llm_runs
 from otel_llm.callbacks.base import BaseCallbackHandler
@@ -37,9 +38,8 @@ from otel_llm.telemetry import content
 from otel_llm.telemetry.capture import ContentCapture
 from otel_llm.telemetry.content import DEFAULT_MAX_CONTENT_BYTES, CaptureMode, Redactor
 from otel_llm.telemetry.dimensions import DEFAULT_VALUE_CAP, MetricDimensions
-from otel_llm.telemetry.exceptions import describe as describe_error
 from otel_llm.telemetry.guard import FailureLog, guarded
-from otel_llm.telemetry.instruments import Instruments, metric_attributes
+from otel_llm.telemetry.instruments import Instruments
 from otel_llm.telemetry.llm import LLMRecorder
 from otel_llm.telemetry.options import (
     DEFAULT_CHUNK_METRICS,
@@ -50,8 +50,8 @@ from otel_llm.telemetry.options import (
     parse_chunk_metrics,
 )
 from otel_llm.telemetry.runs import Run, RunKind, RunRegistry
-from otel_llm.telemetry.starts import LLMStarts, RunStart
-from otel_llm.telemetry.values import bounded_text, clean_attributes
+from otel_llm.telemetry.spans import RunSpans
+from otel_llm.telemetry.starts import LLMStarts
 
 if TYPE_CHECKING:
     from otel_llm.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
@@ -164,7 +164,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._runs = RunRegistry(max_open_runs, int(max_run_age * _NS))
         self._llm_starts = LLMStarts()
         schema = semconv.SCHEMA_URL
-        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
+        tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(
             _SCOPE, _VERSION, schema_url=schema
         )
         meter = (meter_provider or metrics.get_meter_provider()).get_meter(
@@ -179,12 +179,15 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             else None
         )
         encoder = content.ContentEncoder(max_content_bytes, redact, self.failures)
-        # Error messages may quote the prompt: recorded only as content (see ``exceptions``).
         self._capture_on = self._capture.enabled  # read per run: an attribute, not the property
-        self._error_message = encoder.redact_text if self._capture_on else None
         self._content = ContentCapture(self._capture, encoder, events)
         self._llm = LLMRecorder(
             instruments, self._content, cost_fn, self.failures, first_event, gap_every
+        )
+        # Error messages may quote the prompt: recorded only as content (see ``exceptions``).
+        self._spans = RunSpans(
+            tracer, self._runs, self._dimensions, self._llm, self._content, self.failures,
+            encoder.redact_text if self._capture_on else None,
         )
 
     @property
@@ -203,10 +206,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     def close(self) -> None:
         """End every open run (status ERROR), e.g. before the providers shut down."""
-        self._abandon(
-            [(run, "handler closed while the run was open") for run in self._runs.pop_all()],
-            ERROR_TYPE_RUN_EVICTED,
-        )
+        self._spans.close_all("handler closed while the run was open")
 
     # --- LLM runs -----------------------------------------------------------------
     @guarded
@@ -298,7 +298,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             if _llm_runs.MODULE in sys.modules:  # LangChain's runs are tracked: ask
                 response = _llm_runs.end(run_id, response)
         finally:  # the run ends whatever that raised (then counted by @guarded)
-            self._end(run_id, now, "on_llm_end", partial(self._llm.finish, response, now))
+            self._spans.end(run_id, now, "on_llm_end", partial(self._llm.finish, response, now))
 
     # --- chains and agents --------------------------------------------------------
     @guarded
@@ -332,7 +332,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_WORKFLOW}
             kind = RunKind.WORKFLOW
         operation = attrs[semconv.GEN_AI_OPERATION_NAME]
-        self._start_run(
+        self._spans.start(
             now, kind, name, f"{operation} {name}", SpanKind.INTERNAL, attrs, run_id,
             parent_run_id, metadata,
         )
@@ -346,7 +346,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._promote_to_agent(run_id)
+        self._spans.promote_to_agent(run_id)
 
     @guarded
     def on_agent_finish(
@@ -357,7 +357,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        self._promote_to_agent(run_id)
+        self._spans.promote_to_agent(run_id)
 
     # --- tools and retrievers -----------------------------------------------------
     @guarded
@@ -386,7 +386,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         description = serialized.get("description") if serialized else None
         if isinstance(description, str) and description:
             attrs[semconv.GEN_AI_TOOL_DESCRIPTION] = description
-        run = self._start_run(
+        run = self._spans.start(
             now,
             RunKind.TOOL,
             name,
@@ -412,9 +412,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         now = self._clock()
         if not self._capture.on_span:
-            self._end(run_id, now)
+            self._spans.end(run_id, now)
             return
-        self._end(run_id, now, "on_tool_end", partial(self._tool_result, output))
+        self._spans.end(run_id, now, "on_tool_end", partial(self._tool_result, output))
 
     def _tool_result(self, output: Any, run: Run) -> None:
         result = getattr(output, "content", output)  # a ToolMessage, or the raw value
@@ -436,7 +436,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         name = attrs_of.run_name(serialized, kwargs, "retriever")
         attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_RETRIEVAL}
         # CLIENT: a retriever usually queries a store in another process.
-        self._start_run(
+        self._spans.start(
             now,
             RunKind.RETRIEVER,
             name,
@@ -451,11 +451,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     # Hooks that only end or fail their run share one body each.
     @guarded
     def _ended(self, *args: Any, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, self._clock())
+        self._spans.end(run_id, self._clock())
 
     @guarded
     def _failed(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error, self._clock())
+        self._spans.fail(run_id, error, self._clock())
 
     on_chain_end = on_retriever_end = _ended
     on_chain_error = on_tool_error = on_retriever_error = _failed
@@ -464,7 +464,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         now = self._clock()
         _llm_runs.fail(run_id)
-        self._fail(run_id, error, now)
+        self._spans.fail(run_id, error, now)
 
     @guarded
     def on_stream_event(self, event: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -491,154 +491,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> tuple[Run, dict[str, Any]]:
         params = kwargs.get("invocation_params") or {}
         start = self._llm_starts.get(chat, params, metadata)
-        run = self._open_run(now, RunKind.LLM, start, SpanKind.CLIENT, run_id, parent_run_id,
-                             metadata)
+        run = self._spans.open(now, RunKind.LLM, start, SpanKind.CLIENT, run_id, parent_run_id,
+                               metadata)
         return run, params
-
-    def _start_run(
-        self,
-        now: int,
-        kind: RunKind,
-        name: str,
-        span_name: str,
-        span_kind: SpanKind,
-        attrs: dict[str, Any],
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> Run:
-        # Event payloads enter the OTel API here: clean once (see ``values``).
-        start = RunStart(clean_attributes(attrs), {}, bounded_text(name), bounded_text(span_name))
-        return self._open_run(now, kind, start, span_kind, run_id, parent_run_id, metadata)
-
-    def _open_run(
-        self,
-        now: int,
-        kind: RunKind,
-        start: RunStart,
-        span_kind: SpanKind,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> Run:
-        """Start the span of a run whose attributes and names are clean already."""
-        attrs, metric_attrs, name, span_name = start
-        parent = self._runs.parent(parent_run_id)
-        if parent is not None:  # the nearest recorded ancestor (see ``step_spans``)
-            parent_run_id = parent.run_id
-        # Who the run is for (otel_llm.attributes(), the parent's, a LangGraph thread):
-        # under the run's own attributes, inherited by its children.
-        extra = attribution.for_run(metadata, parent.attribution if parent is not None else None)
-        if parent is not None and _CONVERSATION in extra \
-                and _CONVERSATION not in parent.attribution:
-            self._name_conversation(parent, extra[_CONVERSATION])
-        if extra:
-            attrs = {**clean_attributes(extra), **attrs}
-            if metric_attrs:
-                metric_attrs = metric_attributes(attrs)
-                if self._dimensions.keys:
-                    metric_attrs = {**self._dimensions.labels(extra), **metric_attrs}
-        # No parent run: the caller's current span (context=None) is the parent.
-        span = self._tracer.start_span(
-            span_name,
-            context=parent.context if parent is not None else None,
-            kind=span_kind,
-            attributes=attrs,
-            start_time=now,
-        )
-        run = Run(run_id, parent_run_id, kind, name, span, now, extra, metric_attrs)
-        dropped = self._runs.add(run, now)  # from here on, _close ends the span
-        if dropped:
-            self._abandon([(r, f"evicted: {why}") for r, why in dropped], ERROR_TYPE_RUN_EVICTED)
-        return run
-
-    @staticmethod
-    def _name_conversation(run: Run, conversation: str) -> None:
-        """A run that started with no conversation takes the one its child names (LangChain
-        starts the outermost run of an ``invoke`` before its ``configurable`` is readable),
-        unless the child has it from an ``attributes()`` block the run is not in."""
-        if attribution.current().get(_CONVERSATION) == conversation:
-            return
-        run.attribution = {**run.attribution, _CONVERSATION: conversation}
-        run.span.set_attribute(_CONVERSATION, conversation)
-
-    def _end(
-        self,
-        run_id: UUID,
-        now: int,
-        where: str = "end",
-        record: Callable[[Run], None] | None = None,
-    ) -> None:
-        """End a run on its end or error event (unknown or already ended runs: nothing)."""
-        popped = self._runs.pop(run_id)
-        if popped is not None:
-            run, orphans = popped
-            self._close(run, now, where, record, orphans)
-
-    def _close(
-        self,
-        run: Run,
-        end_ns: int,
-        where: str,
-        record: Callable[[Run], None] | None,
-        orphans: list[Run] | None = None,
-    ) -> None:
-        """The one place a span ends: exactly once, whatever fails on the way.
-
-        The registry hands each run out once (``pop`` and eviction are atomic),
-        so a run reaches this method once. ``record`` adds what the event
-        carries (response, usage, content, error); whatever it, the content
-        capture, the redact hook or a span processor raises is counted, and the
-        span still ends, then its still-open children.
-        """
-        try:
-            if record is not None:
-                record(run)
-        except Exception as exc:
-            self.failures.record(where, exc)
-        finally:
-            try:
-                run.span.end(end_ns)
-            except Exception as exc:  # a span processor's on_end
-                self.failures.record(f"{where}:end", exc)
-            if orphans:
-                reason = "parent run ended first"
-                self._abandon([(r, reason) for r in orphans], ERROR_TYPE_PARENT_ENDED, end_ns)
-
-    def _fail(self, run_id: UUID, error: BaseException, now: int) -> None:
-        self._end(run_id, now, "on_error", partial(self._record_error, error, now))
-
-    def _record_error(self, error: object, now: int, run: Run) -> None:
-        """The exception event, ``error.type`` and ERROR status (the message only as content)."""
-        details = describe_error(error, self._error_message)
-        run.span.add_event(semconv.EVENT_EXCEPTION, details.event, now)
-        run.span.set_attributes(details.attributes)
-        self._failed_as(details.type, details.status, now, run)
-        if run.kind is RunKind.LLM:
-            self._content.emit_event(run, now, {semconv.ERROR_TYPE: details.type})
-
-    def _abandon(self, runs: list[tuple[Run, str]], kind: str, end_ns: int | None = None) -> None:
-        """End runs that will get no end event: ERROR status with the reason, no exception."""
-        for run, reason in runs:
-            end = end_ns if end_ns is not None else run.last_activity_ns
-            self._close(run, end, "abandon", partial(self._failed_as, kind, reason, end))
-
-    def _failed_as(self, kind: str, description: str, end_ns: int, run: Run) -> None:
-        """ERROR status, ``error.type`` and, for LLM runs, the failed duration metric."""
-        run.span.set_attribute(semconv.ERROR_TYPE, kind)
-        run.span.set_status(Status(StatusCode.ERROR, description))
-        if run.kind is RunKind.LLM:
-            self._llm.failed(run, kind, end_ns)
-
-    def _promote_to_agent(self, run_id: UUID) -> None:
-        """A chain that reports agent actions is an agent, whatever its name said at start."""
-        run = self._runs.get(run_id)
-        if run is not None and run.kind is RunKind.WORKFLOW:
-            run.kind = RunKind.AGENT
-            run.span.update_name(f"{semconv.OP_INVOKE_AGENT} {run.name}")
-            run.span.set_attributes(
-                {
-                    semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
-                    semconv.GEN_AI_AGENT_NAME: run.name,
-                }
-            )
