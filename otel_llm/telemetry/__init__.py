@@ -5,7 +5,8 @@ have one job: ``attributes`` (event -> attributes), ``usage`` (token counts),
 ``content`` (capture modes, message shape, truncation, redaction),
 ``capture`` (where captured content goes: span, event), ``instruments`` (the
 histograms and how a run records into them), ``runs`` (the bounded open-run
-registry), ``spans`` (the one place a run's span starts and ends), ``guard`` (failures never reach the application).
+registry), ``spans`` (the one place a run's span starts and ends), ``guard``
+(failures never reach the application).
 """
 
 from __future__ import annotations
