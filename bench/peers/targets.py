@@ -76,7 +76,7 @@ def call_targets(result: dict[str, Any]) -> list[tuple[str, bool]]:
             out.append((f"{scenario}, proposed measure: otel-llm's own {own:+,} calls "
                         f"(without the openai SDK's {parse:+,} parsing the usage otel-llm asks "
                         f"for), {own / base:.2f}x the floor's (<= {limit}x); the floor plus that "
-                        f"parse, the least any instrumentation asking for usage adds, is "
+                        f"parse, the least any instrumentation asking for usage can add, is "
                         f"{least:+,} ({least / base:.3f}x): {limit}x leaves it "
                         f"{round(base * limit) - least:+,} calls", own / base <= limit))
         if scenario in added.get(ESTIMATE, {}):

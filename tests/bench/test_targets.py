@@ -72,7 +72,7 @@ def test_the_usage_otel_llm_asks_for_is_judged_both_ways() -> None:
     [estimate] = [ok for t, ok in judged.items() if "stream_usage=False" in t]
     assert (raw, own[1], estimate) == (False, True, True)
     assert "otel-llm's own +1,383 calls" in own[0]
-    # the floor (+1,000) plus the parse: the least an instrumentation asking for usage adds
+    # the floor (+1,000) plus the parse: the least an instrumentation asking for usage can add
     assert "is +2,017 (2.017x): 1.5x leaves it -517 calls" in own[0]
 
 
