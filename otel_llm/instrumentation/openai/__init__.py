@@ -9,9 +9,10 @@ Three ways to attach handlers, combinable without duplicate events:
   reaching calls made through either of the above.
 
 Covered: ``chat.completions.create`` (plain and streamed) and ``.parse``,
-legacy ``completions.create``, ``embeddings.create`` and ``responses.create``
-(plain and streamed), on ``OpenAI``, ``AsyncOpenAI``, ``AzureOpenAI`` and
-``AsyncAzureOpenAI``, called directly or through ``with_raw_response`` /
+legacy ``completions.create``, ``embeddings.create``, ``responses.create``
+(plain and streamed) and ``responses.parse``, on ``OpenAI``, ``AsyncOpenAI``,
+``AzureOpenAI`` and ``AsyncAzureOpenAI``, called directly, through the SDK's
+``.stream()`` helpers (they call ``create``) or through ``with_raw_response`` /
 ``with_streaming_response`` (the caller gets the SDK's response object; see
 ``_raw``). ``gen_ai.provider.name`` follows the API host (see ``_providers``).
 

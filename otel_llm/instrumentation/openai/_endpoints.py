@@ -49,4 +49,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *_both("embeddings", "openai.resources.embeddings", "Embeddings", "create", ("embeddings",)),
     *_both("responses", "openai.resources.responses.responses", "Responses", "create",
            ("responses",)),
+    # Structured output: posts itself (not through ``create``) and returns a ParsedResponse,
+    # a Response read like any other. ``responses.stream()`` goes through ``create``.
+    *_both("responses", "openai.resources.responses.responses", "Responses", "parse",
+           ("responses",)),
 )

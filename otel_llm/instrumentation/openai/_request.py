@@ -93,15 +93,16 @@ class Request:
         kw = self.kwargs
         params = {k: kw[k] for k in _PARAMS if k in kw and is_given(kw[k])}
         fmt = params.get("response_format")
-        if isinstance(fmt, type):  # parse(): a pydantic class
-            params["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": fmt.__name__}}
         if self.endpoint.kind == "responses":
             if is_given(kw.get("max_output_tokens")):
                 params["max_tokens"] = kw["max_output_tokens"]
             text = kw.get("text")
             if isinstance(text, Mapping) and text.get("format"):
                 params["response_format"] = text["format"]
+            fmt = kw.get("text_format")  # responses.parse(): a class for text.format
+        if isinstance(fmt, type):  # parse(): a pydantic class, named by its schema name
+            params["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": fmt.__name__}}
         params["base_url"] = self.base_url
         return params
 

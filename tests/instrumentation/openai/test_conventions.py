@@ -80,6 +80,8 @@ class Flower(pydantic.BaseModel):
         model="gpt-4o-mini", input="hi",
         text={"format": {"type": "json_schema", "name": "f", "schema": {"type": "object"}}}),
         "json", id="responses-text-format"),
+    pytest.param(lambda c: c.responses.parse(model="gpt-4o-mini", input="hi",
+                                             text_format=Flower), "json", id="responses-parse"),
     pytest.param(lambda c: c.chat.completions.create(model="gpt-4o-mini", messages=USER),
                  None, id="unnamed"),
 ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import openai
+import pydantic
 
 from otel_llm.schema import (
     INSTRUCTIONS_KEY,
@@ -110,6 +111,51 @@ def test_responses_plain(client: openai.OpenAI, instrumented: Recorder) -> None:
         },
         "model_name": result.model, "id": result.id, "service_tier": result.service_tier,
     }
+
+
+class Flower(pydantic.BaseModel):
+    name: str
+    price: int
+
+
+def test_responses_parse_is_one_run_naming_its_schema(client: openai.OpenAI,
+                                                      instrumented: Recorder) -> None:
+    """responses.parse() (structured output; it posts itself, not through create) is one chat
+    run: the text_format class is named in the invocation params, the usage is the server's
+    and the caller still gets the parsed object."""
+    result = client.responses.parse(model="gpt-4.1-nano", input="A flower?", text_format=Flower)
+    assert isinstance(result.output_parsed, Flower)
+    params = instrumented.only("chat_start").kwargs["invocation_params"]
+    assert params["response_format"] == {"type": "json_schema", "json_schema": {"name": "Flower"}}
+    end = instrumented.assert_one_run_ended_once()
+    [[generation]] = end.payload.generations
+    assert json.loads(generation.text) == result.output_parsed.model_dump()
+    assert end.payload.llm_output["token_usage"]["completion_tokens"] == \
+        result.usage.output_tokens
+    assert end.payload.llm_output["id"] == result.id
+
+
+async def test_async_responses_parse_is_one_run(aclient: openai.AsyncOpenAI,
+                                                instrumented: Recorder) -> None:
+    """AsyncResponses.parse() too: one run, the server's usage, the parsed object returned."""
+    result = await aclient.responses.parse(model="gpt-4.1-nano", input="A flower?",
+                                           text_format=Flower)
+    assert isinstance(result.output_parsed, Flower)
+    end = instrumented.assert_one_run_ended_once()
+    assert end.payload.llm_output["token_usage"]["prompt_tokens"] == result.usage.input_tokens
+
+
+def test_responses_stream_helper_is_one_run(client: openai.OpenAI,
+                                            instrumented: Recorder) -> None:
+    """responses.stream() (the SDK's event helper) goes through create: one run whose tokens
+    are the text deltas the helper yields."""
+    with client.responses.stream(model="gpt-4.1-nano+len=6", input="Hi") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert instrumented.tokens == deltas
+    end = instrumented.assert_one_run_ended_once()
+    assert end.payload.generations[0][0].text == final.output_text
+    assert end.payload.llm_output["token_usage"]["completion_tokens"] == final.usage.output_tokens
 
 
 def test_responses_stream(client: openai.OpenAI, instrumented: Recorder) -> None:
