@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
+import pydantic
 import pytest
 
 from otel_llm import semconv
@@ -91,6 +92,32 @@ async def test_async_paths_are_one_span_each(
     assert len(spans) == 8
     assert all(s.parent is None for s in spans)
     assert _token_sums(otel)[1] == 8 * 3
+
+
+class Flower(pydantic.BaseModel):
+    name: str
+    price: int
+
+
+@pytest.mark.parametrize("responses_api", [False, True], ids=["chat-api", "responses-api"])
+@pytest.mark.parametrize("method", [None, "json_schema", "function_calling"])
+def test_structured_output_and_the_responses_api_are_one_span_each(
+        otel: InMemoryTelemetry, chat_model: ModelFactory,
+        both: tuple[list[Any], list[Any]], responses_api: bool, method: str | None) -> None:
+    """ChatOpenAI on the Chat or the Responses API (``use_responses_api``), plain or through
+    ``with_structured_output`` (``json_schema`` makes langchain-openai call the SDK's
+    ``parse``): one chat span with the response id, tokens recorded once, and a JSON
+    schema request named as output type json."""
+    model = chat_model("gpt-4o-mini", use_responses_api=responses_api)
+    runnable = model if method is None else model.with_structured_output(Flower, method=method)
+    out = runnable.invoke("a flower", config={"callbacks": both[0]})
+    assert isinstance(out, Flower) if method else out.content
+    [chat] = [s for s in otel.spans() if s.name == "chat gpt-4o-mini"]
+    attrs = chat.attributes or {}
+    assert attrs[semconv.GEN_AI_RESPONSE_ID].startswith("resp_" if responses_api else "chatcmpl-")
+    assert _token_sums(otel) == (attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS],
+                                 attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS])
+    assert attrs.get(semconv.GEN_AI_OUTPUT_TYPE) == ("json" if method == "json_schema" else None)
 
 
 @pytest.fixture
