@@ -65,6 +65,13 @@ def _from_provider_usage(raw: Mapping[str, Any], estimated: bool) -> TokenUsage 
     cache_read = prompt_details.get("cached_tokens") if type(prompt_details) is dict else None
     if type(cache_read) is not int or cache_read < 0:
         cache_read = _count(prompt_details, "cached_tokens")
+    # Cache writes: OpenAI's ``cache_write_tokens`` (null or absent where it reports none),
+    # else Anthropic's name. Read without a call where absent: this runs on every LLM end.
+    written = None
+    if type(prompt_details) is not dict or "cache_write_tokens" in prompt_details:
+        written = _count(prompt_details, "cache_write_tokens")
+    if written is None and "cache_creation_input_tokens" in raw:
+        written = _count(raw, "cache_creation_input_tokens")
     reasoning = (completion_details.get("reasoning_tokens")
                  if type(completion_details) is dict else None)
     if type(reasoning) is not int or reasoning < 0:
@@ -75,8 +82,7 @@ def _from_provider_usage(raw: Mapping[str, Any], estimated: bool) -> TokenUsage 
         cache_read_input_tokens=cache_read
         if cache_read is not None
         else _count(raw, "cache_read_input_tokens"),
-        cache_creation_input_tokens=_count(raw, "cache_creation_input_tokens")
-        if "cache_creation_input_tokens" in raw else None,
+        cache_creation_input_tokens=written,
         reasoning_output_tokens=reasoning,
         estimated=estimated,
     )

@@ -29,6 +29,28 @@ def test_openai_token_usage() -> None:
     assert usage == TokenUsage(10, 4, 6, None, 2, estimated=True)
 
 
+def test_openai_cache_writes_are_cache_creation_tokens() -> None:
+    """OpenAI's cache_write_tokens (the SDK's own usage object, dumped the way the
+    instrumentation reports it) is gen_ai.usage.cache_creation.input_tokens; null, absent,
+    negative or bool is no count, and then an Anthropic-style total still counts."""
+    from openai.types import CompletionUsage
+
+    sdk = CompletionUsage.model_validate({
+        "prompt_tokens": 1200, "completion_tokens": 5, "total_tokens": 1205,
+        "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 1152}})
+    written = usage_from_result(result({"token_usage": sdk.model_dump(exclude_unset=True)}))
+    assert written == TokenUsage(1200, 5, 0, 1152, None)
+    for value in (None, -3, True):
+        usage = usage_from_result(result({"token_usage": {
+            "prompt_tokens": 9, "completion_tokens": 1,
+            "prompt_tokens_details": {"cache_write_tokens": value}}}))
+        assert usage is not None and usage.cache_creation_input_tokens is None
+    fallback = usage_from_result(result({"token_usage": {
+        "prompt_tokens": 9, "completion_tokens": 1, "cache_creation_input_tokens": 4,
+        "prompt_tokens_details": {"cache_write_tokens": None}}}))
+    assert fallback is not None and fallback.cache_creation_input_tokens == 4
+
+
 def test_anthropic_style_names() -> None:
     """input/output and cache_read/cache_creation names are understood too."""
     usage = usage_from_result(

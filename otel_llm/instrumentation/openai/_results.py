@@ -46,9 +46,13 @@ def responses_usage(usage: Any) -> dict[str, Any] | None:
         "completion_tokens": completion,
         "total_tokens": total if isinstance(total, int) else (prompt or 0) + (completion or 0),
     }
-    cached = field(field(usage, "input_tokens_details"), "cached_tokens")
-    if isinstance(cached, int):
-        out["prompt_tokens_details"] = {"cached_tokens": cached}
+    details = field(usage, "input_tokens_details")
+    cached, written = field(details, "cached_tokens"), field(details, "cache_write_tokens")
+    prompt_details = {key: value for key, value in (("cached_tokens", cached),
+                                                    ("cache_write_tokens", written))
+                      if isinstance(value, int)}
+    if prompt_details:
+        out["prompt_tokens_details"] = prompt_details
     reasoning = field(field(usage, "output_tokens_details"), "reasoning_tokens")
     if isinstance(reasoning, int):
         out["completion_tokens_details"] = {"reasoning_tokens": reasoning}

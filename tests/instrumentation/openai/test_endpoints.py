@@ -105,7 +105,9 @@ def test_responses_plain(client: openai.OpenAI, instrumented: Recorder) -> None:
         "token_usage": {
             "prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
             "total_tokens": usage.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.input_tokens_details.cached_tokens},
+            "prompt_tokens_details": {
+                "cached_tokens": usage.input_tokens_details.cached_tokens,
+                "cache_write_tokens": usage.input_tokens_details.cache_write_tokens},
             "completion_tokens_details": {
                 "reasoning_tokens": usage.output_tokens_details.reasoning_tokens},
         },
