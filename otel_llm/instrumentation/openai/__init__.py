@@ -10,7 +10,8 @@ Three ways to attach handlers, combinable without duplicate events:
 
 Covered: ``chat.completions.create`` (plain and streamed) and ``.parse``,
 legacy ``completions.create``, ``embeddings.create``, ``responses.create``
-(plain and streamed) and ``responses.parse``, on ``OpenAI``, ``AsyncOpenAI``,
+(plain and streamed), ``responses.parse`` and, where the installed SDK has it,
+``beta.responses.create``, on ``OpenAI``, ``AsyncOpenAI``,
 ``AzureOpenAI`` and ``AsyncAzureOpenAI``, called directly, through the SDK's
 ``.stream()`` helpers (they call ``create``) or through ``with_raw_response`` /
 ``with_streaming_response`` (the caller gets the SDK's response object; see

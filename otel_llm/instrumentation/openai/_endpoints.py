@@ -53,4 +53,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # a Response read like any other. ``responses.stream()`` goes through ``create``.
     *_both("responses", "openai.resources.responses.responses", "Responses", "parse",
            ("responses",)),
+    # Beta Responses features (``/responses?beta=true``, recent SDKs only); read like
+    # ``responses``. Older SDKs have no such module: skipped there (see ``_patch``).
+    *_both("responses", "openai.resources.beta.responses.responses", "Responses", "create",
+           ("beta", "responses")),
 )

@@ -32,9 +32,15 @@ _patched: dict[Endpoint, Callable[..., Any]] = {}  # endpoint -> the method we r
 Client = TypeVar("Client", OpenAI, AsyncOpenAI)
 
 
-def _class_of(endpoint: Endpoint) -> type[Any]:
-    cls: type[Any] = getattr(importlib.import_module(endpoint.module), endpoint.cls)
-    return cls
+def _class_of(endpoint: Endpoint) -> type[Any] | None:
+    """The SDK class defining the endpoint's method; None where the installed SDK has none
+    (``client.beta.responses`` is newer than the oldest openai we support)."""
+    try:
+        module = importlib.import_module(endpoint.module)
+    except ImportError:
+        return None
+    cls = getattr(module, endpoint.cls, None)
+    return cls if isinstance(cls, type) and endpoint.method in cls.__dict__ else None
 
 
 def _unwrapped(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,6 +84,8 @@ def instrument_openai(callbacks: Sequence[Any] | None = None, *,
             if endpoint in _patched:
                 continue
             cls = _class_of(endpoint)
+            if cls is None:
+                continue
             current = cls.__dict__[endpoint.method]
             _patched[endpoint] = current
             setattr(cls, endpoint.method, _class_wrapper(endpoint, current))
@@ -90,7 +98,8 @@ def uninstrument_openai() -> None:
         _global = None
         for endpoint, original in list(_patched.items()):
             cls = _class_of(endpoint)
-            if getattr(cls.__dict__.get(endpoint.method), _ORIGINAL, None) is original:
+            if cls is not None and getattr(cls.__dict__.get(endpoint.method), _ORIGINAL,
+                                           None) is original:
                 setattr(cls, endpoint.method, original)
             # else someone wrapped on top of us: leave theirs; ours now passes calls through
             del _patched[endpoint]
@@ -141,10 +150,13 @@ def wrap_openai(client: Client, callbacks: Sequence[Any] | None = None, *,
     for endpoint in ENDPOINTS:
         if endpoint.is_async != is_async:
             continue
+        cls = _class_of(endpoint)
+        if cls is None:
+            continue
         resource: Any = client
         for attr in endpoint.resource:
             resource = getattr(resource, attr)
-        if not isinstance(resource, _class_of(endpoint)):
+        if not isinstance(resource, cls):
             continue
         attrs = vars(resource)
         attrs[endpoint.method] = _instance_wrapper(endpoint, resource, settings)

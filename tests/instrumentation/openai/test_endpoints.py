@@ -173,6 +173,31 @@ def test_responses_stream(client: openai.OpenAI, instrumented: Recorder) -> None
     assert end.payload.llm_output["id"] == final.id
 
 
+def test_beta_responses_are_runs_where_the_sdk_has_them(client: openai.OpenAI,
+                                                         instrumented: Recorder) -> None:
+    """client.beta.responses.create (beta Responses features, recent SDKs) is a Responses run,
+    plain and streamed; an SDK without it is instrumented everywhere else and nothing is
+    patched for it."""
+    from otel_llm.instrumentation.openai import _patch
+
+    beta = getattr(client.beta, "responses", None)
+    if beta is None:  # the lowest supported openai
+        assert not [e for e in _patch._patched if e.resource[0] == "beta"]
+        assert any(e.resource == ("responses",) for e in _patch._patched)
+        return
+    plain = beta.create(model="gpt-4.1-nano", input="Hi")
+    end = instrumented.assert_one_run_ended_once()
+    assert end.payload.llm_output["id"] == plain.id
+    assert end.payload.llm_output["token_usage"]["completion_tokens"] == plain.usage.output_tokens
+    instrumented.events.clear()
+    events = list(beta.create(model="gpt-4.1-nano+len=6", input="Hi", stream=True))
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert len(deltas) == 6 and instrumented.tokens == deltas
+    end = instrumented.assert_one_run_ended_once()
+    assert end.payload.generations[0][0].text == "".join(deltas)
+    assert end.payload.llm_output["id"] == events[-1].response.id
+
+
 def test_responses_tool_calls(client: openai.OpenAI, instrumented: Recorder) -> None:
     """Function calls of a response, plain or streamed, become tool calls with finish reason
     tool_calls; streamed argument deltas emit empty tokens."""

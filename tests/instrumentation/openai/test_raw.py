@@ -38,6 +38,8 @@ ENDPOINTS: list[tuple[str, tuple[str, ...], str, dict[str, Any], bool]] = [
     ("responses", ("responses",), "create", {"model": "gpt-4o-mini+len=5", "input": "hi"}, True),
     ("responses-parse", ("responses",), "parse",
      {"model": "gpt-4o-mini", "input": "hi", "text_format": Flower}, False),
+    ("beta-responses", ("beta", "responses"), "create",
+     {"model": "gpt-4o-mini+len=5", "input": "hi"}, True),
 ]
 CASES = [pytest.param(e, stream, id=f"{e[0]}{'-stream' if stream else ''}")
          for e in ENDPOINTS for stream in ((False, True) if e[4] else (False,))]
@@ -53,7 +55,7 @@ def _method(client: Any, endpoint: tuple[Any, ...], wrapper: str) -> Any:
 
 def _offered(wrapper: str) -> list[Any]:
     """The cases whose method the installed SDK offers through ``wrapper`` (it has no
-    ``with_streaming_response.parse`` on Responses, for one)."""
+    ``with_streaming_response.parse`` on Responses, and older SDKs no ``beta.responses``)."""
     offered = []
     with openai.OpenAI(base_url="http://127.0.0.1:9", api_key="sk-test") as probe:  # no call
         for case in CASES:
