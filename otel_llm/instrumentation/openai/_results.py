@@ -47,10 +47,8 @@ def responses_usage(usage: Any) -> dict[str, Any] | None:
         "total_tokens": total if isinstance(total, int) else (prompt or 0) + (completion or 0),
     }
     details = field(usage, "input_tokens_details")
-    cached, written = field(details, "cached_tokens"), field(details, "cache_write_tokens")
-    prompt_details = {key: value for key, value in (("cached_tokens", cached),
-                                                    ("cache_write_tokens", written))
-                      if isinstance(value, int)}
+    prompt_details = {key: count for key in ("cached_tokens", "cache_write_tokens")
+                      if isinstance(count := field(details, key), int)}
     if prompt_details:
         out["prompt_tokens_details"] = prompt_details
     reasoning = field(field(usage, "output_tokens_details"), "reasoning_tokens")
